@@ -1,0 +1,72 @@
+"""The ``swift-hydra`` command line.
+
+It lives in ``benchmarks`` because this is the one package allowed to import all the others
+(``detectors`` <- ``hydra_env`` <- ``agents`` <- ``benchmarks``). Each subcommand's module is imported
+only when that subcommand runs, so ``swift-hydra datasets list`` never pays for SB3 or the runner.
+
+Subcommands:
+    train      run the closed Swift Hydra loop (``agents.train``)
+    datasets   list, inspect and download ADBench datasets (``hydra_env.datasets_cli``)
+    bench      benchmarks: ``adbench``, ``unseen``, ``policies``, ``detector-speed``, ``env-speed``
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# subcommand -> module exposing add_subparser(subparsers) and run(args) -> int
+_COMMANDS = {
+    "train": "agents.train",
+    "datasets": "hydra_env.datasets_cli",
+}
+_BENCHMARKS = {
+    "adbench": "benchmarks.adbench",
+    "unseen": "benchmarks.unseen",
+    "policies": "benchmarks.policies",
+    "detector-speed": "benchmarks.detector_speed",
+    "env-speed": "benchmarks.env_speed",
+}
+
+
+def _delegate(module_name: str, argv: list[str], prog: str) -> int:
+    """Runs ``module_name``'s own parser on ``argv`` so each command has one definition of its flags."""
+    module = importlib.import_module(module_name)
+    sys.argv[0] = prog  # argparse's default prog comes from here: help then reads "swift-hydra train"
+    return int(module.main(argv) or 0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``swift-hydra`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(
+        prog="swift-hydra",
+        description="Swift Hydra: RL-synthesised anomalies and a Mixture-of-Mamba-Experts detector.",
+        epilog="Run 'swift-hydra COMMAND --help' for a command's options.",
+    )
+    parser.add_argument(
+        "command",
+        nargs="?",
+        default="train",
+        choices=[*_COMMANDS, "bench"],
+        help="what to run (default: train on the embedded dataset)",
+    )
+    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
+        # `swift-hydra` alone or `swift-hydra --dataset x` means `swift-hydra train ...`.
+        argv = ["train", *argv]
+    args, rest = parser.parse_known_args(argv[:1])
+    rest = argv[1:]
+    if args.command == "bench":
+        bench = argparse.ArgumentParser(prog="swift-hydra bench")
+        bench.add_argument("benchmark", choices=list(_BENCHMARKS))
+        if not rest or rest[0] in ("-h", "--help"):
+            bench.print_help()
+            return 0 if rest else 2
+        name = bench.parse_args(rest[:1]).benchmark
+        return _delegate(_BENCHMARKS[name], rest[1:], prog=f"swift-hydra bench {name}")
+    return _delegate(_COMMANDS[args.command], rest, prog=f"swift-hydra {args.command}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""hydra_env package."""
