@@ -1,0 +1,183 @@
+"""The registry of benchmarked methods: name -> how to fit it on a split.
+
+Every method is a :class:`Method` whose ``fit(X_train, y_train, *, seed, budget, n_jobs)`` returns a
+fitted detector following the contract in docs/ARCHITECTURE.md. Baselines keep their library
+defaults (as ADBench does: no tuning, and never on test). Imports are lazy, so a missing optional
+package or an unfinished module only fails the cells of the method that needs it.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+UNSUPERVISED, SUPERVISED, WEAKLY_SUPERVISED, OURS = "unsupervised", "supervised", "weakly-supervised", "ours"
+
+# Epochs of our Mamba detectors per budget when run alone (None = the detector's default).
+_MAMBA_EPOCHS = {"tiny": 3, "small": 10, "paper": None}
+
+
+@dataclass(frozen=True)
+class Method:
+    """A benchmarked method.
+
+    Attributes:
+        name: registry key, used on the command line and in result files.
+        kind: unsupervised / supervised / weakly-supervised / ours (unsupervised ones ignore labels).
+        fit: ``fit(X_train, y_train, *, seed, budget, n_jobs) -> fitted detector``.
+        description: one line for ``--help`` and reports.
+        imports: modules imported before the fit timer starts, so one-off import cost (pyod, torch,
+            catboost) is not charged to the first cell of a method.
+    """
+
+    name: str
+    kind: str
+    fit: Callable[..., Any]
+    description: str = ""
+    imports: tuple[str, ...] = ()
+
+
+def _pyod(name: str) -> Callable[..., Any]:
+    def fit(X, y, *, seed: int, budget, n_jobs: int | None):
+        from detectors.adapters import PyODAdapter
+
+        return PyODAdapter(name, random_state=seed).fit(X)
+
+    return fit
+
+
+def _boosting(kind: str) -> Callable[..., Any]:
+    def fit(X, y, *, seed: int, budget, n_jobs: int | None):
+        from detectors.adapters import SupervisedAdapter
+
+        return SupervisedAdapter(kind, random_state=seed, n_jobs=n_jobs).fit(X, y)
+
+    return fit
+
+
+def _fit_devnet(X, y, *, seed: int, budget, n_jobs: int | None):
+    from detectors.devnet import DevNet
+
+    return DevNet(random_state=seed).fit(X, y)
+
+
+def _mamba(class_name: str) -> Callable[..., Any]:
+    def fit(X, y, *, seed: int, budget, n_jobs: int | None):
+        import detectors
+
+        cls = getattr(detectors, class_name)
+        params = inspect.signature(cls.__init__).parameters
+        kwargs: dict[str, Any] = {}
+        for seed_name in ("random_state", "seed"):
+            if seed_name in params:
+                kwargs[seed_name] = seed
+                break
+        epochs = _MAMBA_EPOCHS.get(budget) if isinstance(budget, str) else None
+        if epochs is not None and "epochs" in params:
+            kwargs["epochs"] = epochs
+        return cls(**kwargs).fit(X, y)
+
+    return fit
+
+
+def _fit_swift_hydra(X, y, *, seed: int, budget, n_jobs: int | None):
+    # Imported here: agents sits left of benchmarks, and a failing import must only fail these cells.
+    from agents.loop import fit_swift_hydra
+
+    return fit_swift_hydra(X, y, budget=budget, seed=seed)
+
+
+METHODS: dict[str, Method] = {}
+# Kept in sync with detectors.adapters.PYOD_DETECTORS; duplicated so importing the registry stays cheap.
+PYOD_MODULES = {
+    "iforest": "pyod.models.iforest", "ecod": "pyod.models.ecod", "copod": "pyod.models.copod",
+    "knn": "pyod.models.knn", "lof": "pyod.models.lof", "hbos": "pyod.models.hbos", "ocsvm": "pyod.models.ocsvm",
+    "pca": "pyod.models.pca", "deepsvdd": "pyod.models.deep_svdd",
+}  # fmt: skip
+
+
+def register(method: Method, *, overwrite: bool = False) -> Method:
+    """Add a method to :data:`METHODS` (tests and plugins use this for extra methods)."""
+    if method.name in METHODS and not overwrite:
+        raise ValueError(f"method {method.name!r} is already registered")
+    METHODS[method.name] = method
+    return method
+
+
+for _method in (
+    Method(
+        "swift_hydra",
+        OURS,
+        _fit_swift_hydra,
+        "Swift Hydra: RL-generated anomalies + MoME detector",
+        ("agents.loop",),
+    ),  # fmt: skip
+    Method(
+        "mome",
+        OURS,
+        _mamba("MambaMoEDetector"),
+        "Mixture-of-Mamba-Experts detector, no generated data",
+        ("detectors",),
+    ),
+    Method(
+        "mamba", OURS, _mamba("MambaDetector"), "single Mamba detector, no generated data", ("detectors",)
+    ),
+    Method(
+        "catboost",
+        SUPERVISED,
+        _boosting("catboost"),
+        "CatBoost, library defaults",
+        ("detectors.adapters", "catboost"),
+    ),
+    Method(
+        "lightgbm",
+        SUPERVISED,
+        _boosting("lightgbm"),
+        "LightGBM, library defaults",
+        ("detectors.adapters", "lightgbm"),
+    ),
+    Method(
+        "xgboost",
+        SUPERVISED,
+        _boosting("xgboost"),
+        "XGBoost, library defaults",
+        ("detectors.adapters", "xgboost"),
+    ),
+    Method(
+        "devnet",
+        WEAKLY_SUPERVISED,
+        _fit_devnet,
+        "DevNet (Pang et al. 2019), ADBench defaults",
+        ("detectors.devnet",),
+    ),
+    *(
+        Method(
+            name,
+            UNSUPERVISED,
+            _pyod(name),
+            f"PyOD {name}, library defaults",
+            ("detectors.adapters", PYOD_MODULES[name]),
+        )
+        for name in PYOD_MODULES
+    ),
+):
+    register(_method)
+
+DEFAULT_METHODS = ("swift_hydra", "mome", "mamba", "catboost", "lightgbm", "devnet", "iforest", "ecod")
+
+
+def resolve(names: str | list[str] | tuple[str, ...]) -> list[Method]:
+    """Turn ``"a,b"``, ``["a", "b"]`` or ``"all"`` into methods; unknown names raise listing the choices."""
+    if isinstance(names, str):
+        names = [n.strip() for n in names.split(",") if n.strip()]
+    names = [n for part in names for n in part.split(",") if n]
+    if names == ["all"]:
+        return list(METHODS.values())
+    unknown = [n for n in names if n not in METHODS]
+    if unknown:
+        raise ValueError(f"unknown method(s) {unknown}; choose from {sorted(METHODS)} or 'all'")
+    if not names:
+        raise ValueError(f"no method given; choose from {sorted(METHODS)}")
+    return [METHODS[n] for n in dict.fromkeys(names)]

@@ -1,0 +1,179 @@
+"""Unseen-anomaly protocol: train with labeled anomalies of some types, test on a type never seen.
+
+    python -m benchmarks.unseen --datasets wbc,vertebral --seeds 1 2 3 --methods swift_hydra,catboost,iforest
+
+For each dataset and seed, ``hydra_env.anomaly_types.make_typed_anomaly_set`` generates anomalies of
+ADBench's four types (local, global, clustered, dependency) from the dataset's normal rows, as many per
+type as the dataset has real anomalies (the real anomalies themselves are left out: their type is
+unknown). Leave-one-type-out fold for held-out type ``h``:
+
+- normal rows and each type's anomalies are split 70/30 (seeded, like ADBench's split);
+- train = 70% of the normal rows + 70% of the anomalies of the three other types, a fraction ``la``
+  of those labeled 1 (the rest unlabeled, 0);
+- test = 30% of the normal rows + 30% of type ``h``'s anomalies, so no method ever sees type ``h``;
+- both sides are MinMax-scaled with the training rows (ADBench's scaling).
+
+Datasets above 10000 rows are first subsampled to 10000 (seeded), as ADBench's generator does. Results
+have the ADBench CSV layout plus ``held_out_type``; the summary groups by held-out type.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks import adbench
+from benchmarks import methods as method_registry
+
+PREFIX = "unseen"
+COLUMNS = (*adbench.COLUMNS[:3], "held_out_type", *adbench.COLUMNS[3:])
+KEY_COLUMNS = ("dataset", "held_out_type", "la", "seed", "method")
+TRAIN_FRACTION = 0.7
+MAX_ROWS = 10000
+
+
+@dataclass
+class UnseenSplit:
+    """One leave-one-type-out fold (features already scaled)."""
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    held_out_type: str
+
+
+@lru_cache(maxsize=1)
+def _typed_set(name: str, data_dir: str | None, seed: int):
+    from hydra_env import anomaly_types, datasets
+
+    X, y = datasets.load(name, data_dir=data_dir)
+    rng = np.random.RandomState(seed)
+    if len(y) > MAX_ROWS:
+        keep = rng.choice(len(y), MAX_ROWS, replace=False)
+        X, y = X[keep], y[keep]
+    X_all, _, types = anomaly_types.make_typed_anomaly_set(X, y, anomaly_types.KINDS, seed=seed)
+    # One 70/30 assignment per row, shared by every fold of this (dataset, seed).
+    in_train = np.zeros(len(types), dtype=bool)
+    for kind in np.unique(types):
+        rows = np.flatnonzero(types == kind)
+        in_train[rng.choice(rows, int(round(TRAIN_FRACTION * len(rows))), replace=False)] = True
+    return X_all, types, in_train
+
+
+def unseen_split(name: str, data_dir: str | None, held_out_type: str, la: float, seed: int) -> UnseenSplit:
+    """The fold of ``name`` where ``held_out_type`` anomalies appear only in test."""
+    from sklearn.preprocessing import MinMaxScaler
+
+    X_all, types, in_train = _typed_set(name, data_dir, seed)
+    if held_out_type not in set(types):
+        raise ValueError(
+            f"unknown anomaly type {held_out_type!r}; choose from {sorted(set(types) - {'normal'})}"
+        )
+    normal = types == "normal"
+    train = in_train & (types != held_out_type)
+    test = ~in_train & (normal | (types == held_out_type))
+    y_train = (~normal[train]).astype(int)
+    anomalies = np.flatnonzero(y_train == 1)
+    rng = np.random.RandomState([seed, 1])  # which seen-type anomalies keep their label
+    labeled = rng.choice(anomalies, int(np.ceil(la * len(anomalies))), replace=False)
+    y_train = np.zeros_like(y_train)
+    y_train[labeled] = 1
+    scaler = MinMaxScaler().fit(X_all[train])
+    return UnseenSplit(
+        scaler.transform(X_all[train]), y_train, scaler.transform(X_all[test]),
+        (~normal[test]).astype(int), held_out_type,
+    )  # fmt: skip
+
+
+def unseen_cell_fn(data_dir: str | None, budget, n_jobs: int | None) -> Callable[[adbench.Cell], dict]:
+    """Per-cell function for a backend: build the fold (cached per dataset and seed), then evaluate."""
+
+    def fn(cell: adbench.Cell) -> dict:
+        base = {"dataset": cell.dataset, "la": cell.la, "seed": cell.seed}
+        method = method_registry.METHODS[cell.method]
+        try:
+            split = unseen_split(cell.dataset, data_dir, cell.held_out_type, cell.la, cell.seed)
+        except Exception as err:
+            error = f"data: {type(err).__name__}: {err}".replace("\n", " ")[:500]
+            return base | {"method": method.name, "kind": method.kind, "status": "failed", "error": error}
+        return base | adbench.evaluate_method(
+            method, split.X_train, split.y_train, split.X_test, split.y_test,
+            seed=cell.seed, budget=budget, n_jobs=n_jobs,
+        )  # fmt: skip
+
+    return fn
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add the unseen-anomaly runner's arguments to ``parser``."""
+    from hydra_env.anomaly_types import KINDS
+
+    adbench.add_common_arguments(parser, ",".join(method_registry.DEFAULT_METHODS))
+    parser.add_argument("--la", type=float, default=1.0, help="fraction of seen-type anomalies labeled")
+    parser.add_argument(
+        "--held-out",
+        default=",".join(KINDS),
+        help=f"comma-separated types to hold out (default all: {KINDS})",
+    )
+    return parser
+
+
+def add_subparser(subparsers) -> argparse.ArgumentParser:
+    """Mount as a subcommand (``swift-hydra bench unseen``); dispatch with ``args.func(args)``."""
+    parser = subparsers.add_parser("unseen", help="leave-one-anomaly-type-out protocol")
+    add_arguments(parser)
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args: argparse.Namespace):
+    """Run every (dataset, held-out type, seed, method) cell, resume-aware; returns the summary path."""
+    from benchmarks import report
+    from hydra_env.anomaly_types import KINDS
+
+    methods = method_registry.resolve(args.methods)
+    if not 0.0 < args.la <= 1.0:
+        raise ValueError(f"--la must be in (0, 1], got {args.la}")
+    held_out = [t.strip() for t in args.held_out.split(",") if t.strip()]
+    unknown = [t for t in held_out if t not in KINDS]
+    if unknown or not held_out:
+        raise ValueError(f"unknown anomaly type(s) {unknown} in --held-out; choose from {list(KINDS)}")
+    data_dir = None if args.data_dir is None else str(args.data_dir)
+    datasets = adbench.resolve_datasets(args.datasets, data_dir)
+    cells = [
+        adbench.Cell(dataset, float(args.la), int(seed), method.name, held_out_type=kind)
+        for dataset in datasets for seed in args.seeds for kind in held_out for method in methods
+    ]  # fmt: skip
+    out = Path(args.out)
+    store = adbench.ResultStore(out / f"{PREFIX}_results.csv", COLUMNS, KEY_COLUMNS)
+    adbench.run_cells(
+        cells, unseen_cell_fn(data_dir, args.budget, args.n_jobs), store,
+        backend=args.backend, retry_failed=args.retry_failed, progress=not args.no_progress,
+    )  # fmt: skip
+    return report.write_report(
+        list(store.rows.values()), out, prefix=PREFIX, group_column="held_out_type", reference=args.reference,
+        command=adbench.command_line(args, "benchmarks.unseen"), commit=adbench.git_commit(),
+        title="Unseen anomaly types (leave one type out)",
+    )  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m benchmarks.unseen ...``"""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = argparse.ArgumentParser(prog=adbench._invoked_as("benchmarks.unseen"), description=__doc__)
+    args = add_arguments(parser).parse_args(argv)
+    args.command = " ".join([adbench._invoked_as("benchmarks.unseen"), *map(shlex.quote, argv)])
+    print(f"summary: {run(args)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
