@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import importlib
 import os
 import shlex
@@ -37,7 +38,7 @@ PREFIX = "adbench"
 COLUMNS = (
     "dataset", "la", "seed", "method", "kind", "status", "auc_roc", "auc_pr", "fit_seconds",
     "predict_seconds_per_1k", "n_train", "n_test", "n_features", "n_labeled_anomalies",
-    "test_anomaly_rate", "budget", "error",
+    "test_anomaly_rate", "budget", "commit", "error",
 )  # fmt: skip
 KEY_COLUMNS = ("dataset", "la", "seed", "method")
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -133,6 +134,8 @@ def evaluate_method(
     row |= {
         "test_anomaly_rate": float(np.mean(y_test)),
         "budget": _budget_text(budget) if method.kind == "ours" else "",
+        # A resumed CSV can mix cells from several commits: each row says which code produced it.
+        "commit": git_commit(),
     }
     try:
         for module in method.imports:
@@ -238,6 +241,7 @@ def run_cells(
     return todo
 
 
+@functools.cache
 def git_commit(repo: Path = REPO_ROOT) -> str:
     """``git rev-parse HEAD`` (+ ``-dirty`` with local changes), or ``unknown`` without git."""
     try:
