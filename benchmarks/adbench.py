@@ -32,7 +32,8 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks import methods as method_registry
-from benchmarks.backends import make_backend
+from benchmarks import ray_backend
+from benchmarks.backends import BACKENDS, make_backend
 
 PREFIX = "adbench"
 COLUMNS = (
@@ -228,7 +229,7 @@ def adbench_cell_fn(data_dir: str | None, budget, n_jobs: int | None) -> Callabl
 
 def run_cells(
     cells: Iterable[Cell], fn: Callable[[Cell], dict], store: ResultStore, *, backend: str = "serial",
-    retry_failed: bool = False, progress: bool = True,
+    retry_failed: bool = False, progress: bool = True, backend_options: dict | None = None,
 ) -> list[Cell]:  # fmt: skip
     """Run the cells not yet in ``store`` (failed ones too with ``retry_failed``); returns those run."""
     skip = {"ok", "failed"} - ({"failed"} if retry_failed else set())
@@ -237,7 +238,16 @@ def run_cells(
     def on_result(cell: Cell, row: dict) -> None:
         store.add(row | {"held_out_type": cell.held_out_type})
 
-    make_backend(backend, progress=progress, describe=str).run(todo, fn, on_result)
+    def on_error(cell: Cell, exc: BaseException) -> None:
+        # Only a task that died outside fn lands here (a crashed Ray worker); fn records method errors.
+        store.add(
+            {"dataset": cell.dataset, "la": cell.la, "seed": cell.seed, "method": cell.method}
+            | {"held_out_type": cell.held_out_type, "status": "failed"}
+            | {"error": f"task: {ray_backend.error_text(exc)}"}
+        )
+
+    options = backend_options or {}
+    make_backend(backend, progress=progress, describe=str, **options).run(todo, fn, on_result, on_error)
     return todo
 
 
@@ -291,7 +301,13 @@ def add_common_arguments(parser: argparse.ArgumentParser, default_methods: str) 
     )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for the CSV, summary and plots")
     parser.add_argument("--budget", default="small", help="Swift Hydra budget: tiny, small or paper")
-    parser.add_argument("--backend", default="serial", help="execution backend (serial; ray when installed)")
+    parser.add_argument(
+        "--backend",
+        default="serial",
+        choices=sorted(BACKENDS),
+        help="execution backend (ray needs the ray extra)",
+    )
+    ray_backend.add_ray_arguments(parser)
     parser.add_argument("--n-jobs", type=int, default=1, help="threads for CatBoost/XGBoost (default 1)")
     parser.add_argument("--reference", default="swift_hydra", help="method compared against the others")
     parser.add_argument("--retry-failed", action="store_true", help="rerun cells recorded as failed")
@@ -332,6 +348,7 @@ def run(args: argparse.Namespace) -> Path:
     run_cells(
         cells, adbench_cell_fn(data_dir, args.budget, args.n_jobs), store,
         backend=args.backend, retry_failed=args.retry_failed, progress=not args.no_progress,
+        backend_options=ray_backend.backend_options(args),
     )  # fmt: skip
     return report.write_report(
         list(store.rows.values()), out, prefix=PREFIX, group_column="la", reference=args.reference,

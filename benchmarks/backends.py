@@ -19,7 +19,11 @@ class Backend(Protocol):
     """What the benchmark runners need from an execution backend."""
 
     def run(
-        self, cells: Sequence[Cell], fn: Callable[[Cell], Any], on_result: Callable[[Cell, Any], None]
+        self,
+        cells: Sequence[Cell],
+        fn: Callable[[Cell], Any],
+        on_result: Callable[[Cell, Any], None],
+        on_error: Callable[[Cell, BaseException], None] | None = None,
     ) -> None: ...
 
 
@@ -36,22 +40,43 @@ class SerialBackend:
         self.describe = describe
 
     def run(
-        self, cells: Sequence[Cell], fn: Callable[[Cell], Any], on_result: Callable[[Cell, Any], None]
+        self,
+        cells: Sequence[Cell],
+        fn: Callable[[Cell], Any],
+        on_result: Callable[[Cell, Any], None],
+        on_error: Callable[[Cell, BaseException], None] | None = None,
     ) -> None:
-        """Call ``fn`` on each cell in order and ``on_result`` right after each one."""
+        """Call ``fn`` on each cell in order and ``on_result`` (or ``on_error``) right after each one.
+
+        Without ``on_error`` an exception stops the run; KeyboardInterrupt always does.
+        """
         from tqdm.auto import tqdm
 
         bar = tqdm(cells, total=len(cells), unit="cell", disable=not self.progress, dynamic_ncols=True)
         for cell in bar:
             bar.set_postfix_str(self.describe(cell), refresh=False)
-            on_result(cell, fn(cell))
+            try:
+                result = fn(cell)
+            except Exception as exc:
+                if on_error is None:
+                    raise
+                on_error(cell, exc)
+            else:
+                on_result(cell, result)
 
 
-BACKENDS: dict[str, Callable[..., Backend]] = {"serial": SerialBackend}
+def _ray(**kwargs) -> Backend:
+    # Imported on use: ray is an optional extra, and its import alone costs seconds.
+    from benchmarks.ray_backend import RayBackend
+
+    return RayBackend(**kwargs)
+
+
+BACKENDS: dict[str, Callable[..., Backend]] = {"serial": SerialBackend, "ray": _ray}
 
 
 def make_backend(name: str, **kwargs) -> Backend:
-    """Build a backend by name (``serial``; ``ray`` once registered in :data:`BACKENDS`)."""
+    """Build a backend by name (``serial`` or ``ray``)."""
     if name not in BACKENDS:
         raise ValueError(f"unknown backend {name!r}; choose from {sorted(BACKENDS)}")
     return BACKENDS[name](**kwargs)

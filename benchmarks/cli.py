@@ -7,7 +7,7 @@ only when that subcommand runs, so ``swift-hydra datasets list`` never pays for 
 Subcommands:
     train      run the closed Swift Hydra loop (``agents.train``)
     datasets   list, inspect and download ADBench datasets (``hydra_env.datasets_cli``)
-    bench      benchmarks: ``adbench``, ``unseen``, ``policies``, ``detector-speed``, ``env-speed``
+    bench      benchmarks: ``adbench``, ``unseen``, ``policies``, ``detector-speed``, ``env-speed``, ``sweep``
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ _BENCHMARKS = {
     "policies": "benchmarks.policies",
     "detector-speed": "benchmarks.detector_speed",
     "env-speed": "benchmarks.env_speed",
+    "sweep": "benchmarks.sweep",
 }
 
 

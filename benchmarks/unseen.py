@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks import adbench
+from benchmarks import adbench, ray_backend
 from benchmarks import methods as method_registry
 
 PREFIX = "unseen"
@@ -157,6 +157,7 @@ def run(args: argparse.Namespace):
     adbench.run_cells(
         cells, unseen_cell_fn(data_dir, args.budget, args.n_jobs), store,
         backend=args.backend, retry_failed=args.retry_failed, progress=not args.no_progress,
+        backend_options=ray_backend.backend_options(args),
     )  # fmt: skip
     return report.write_report(
         list(store.rows.values()), out, prefix=PREFIX, group_column="held_out_type", reference=args.reference,

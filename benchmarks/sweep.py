@@ -1,0 +1,334 @@
+"""A sweep of ``swift-hydra train`` runs: datasets x algorithms x label ratios x seeds, one CSV row each.
+
+    python -m benchmarks.sweep --datasets wdbc,wine --algos ppo,sac,random --seeds 1 2 3 --la 0.1 \\
+        --budget tiny --backend serial --out benchmarks/results/sweep
+
+    # the same sweep on a Ray cluster (see docs/RAY.md)
+    python -m benchmarks.sweep ... --backend ray --address auto
+
+Each cell is one full run of :func:`agents.experiment.run` (the closed loop, the no-augmentation
+control and their test AUC-ROC/AUC-PR on the ADBench split). ``sweep_results.csv`` is rewritten
+atomically after every cell, so a killed sweep resumes: finished cells are skipped (failed ones too,
+unless ``--retry-failed``), and a cell killed mid-run continues from its last checkpointed round when
+its run directory (``<runs-dir>/<dataset>-<algo>-la<la>-s<seed>-<budget>``) is still there. A cell
+that raises, or whose Ray task dies, is recorded as ``status=failed`` with its error and the sweep goes on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmarks import ray_backend
+from benchmarks.adbench import ResultStore, git_commit, resolve_datasets
+from benchmarks.backends import BACKENDS, make_backend
+
+RESULTS_FILE = "sweep_results.csv"
+COLUMNS = (
+    "dataset", "algo", "la", "seed", "budget", "status", "auc_roc", "auc_pr", "control_auc_roc",
+    "control_auc_pr", "delta_auc_roc", "n_train", "n_test", "n_features", "n_labeled_anomalies",
+    "n_synthetic_kept", "wall_seconds", "run_dir", "commit", "error",
+)  # fmt: skip
+KEY_COLUMNS = ("dataset", "algo", "la", "seed", "budget")
+
+# train(config, run_dir, resume) -> the summary dict of agents.experiment.run
+TrainFn = Callable[[Any, Path, bool], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class SweepCell:
+    """One ``swift-hydra train`` run of the sweep."""
+
+    dataset: str
+    algo: str
+    la: float
+    seed: int
+    budget: str
+
+    def key(self, key_columns: Sequence[str] = KEY_COLUMNS) -> tuple[str, ...]:
+        values = {"dataset": self.dataset, "algo": self.algo, "la": f"{self.la:g}", "seed": str(self.seed)}
+        values["budget"] = self.budget
+        return tuple(values[c] for c in key_columns)
+
+    def run_name(self) -> str:
+        return f"{Path(self.dataset).stem}-{self.algo}-la{self.la:g}-s{self.seed}-{self.budget}"
+
+    def row(self) -> dict[str, Any]:
+        """The key fields of this cell's CSV row."""
+        return {
+            "dataset": self.dataset,
+            "algo": self.algo,
+            "la": self.la,
+            "seed": self.seed,
+            "budget": self.budget,
+        }
+
+    def __str__(self) -> str:
+        return f"{self.dataset} {self.algo} la={self.la:g} seed={self.seed}"
+
+
+def train_experiment(config: Any, run_dir: Path, resume: bool) -> dict[str, Any]:
+    """The default cell body: :func:`agents.experiment.run`, continuing a run directory left by a kill."""
+    from agents import experiment
+
+    if resume:
+        config, hyperparams_raw = experiment.load_run_config(run_dir)
+        config.progress = False
+        return experiment.run(config, run_dir, resume=True, hyperparams_raw=hyperparams_raw)
+    return experiment.run(config, run_dir)
+
+
+def summary_row(summary: dict[str, Any]) -> dict[str, Any]:
+    """The CSV fields of an :func:`agents.experiment.run` summary."""
+    test = summary.get("test", {})
+    ours, control = test.get("swift_hydra", {}), test.get("control", {})
+    row = {k: summary.get(k) for k in ("n_train", "n_test", "n_features", "n_labeled_anomalies")}
+    return row | {
+        "status": "ok",
+        "auc_roc": ours.get("auc_roc"),
+        "auc_pr": ours.get("auc_pr"),
+        "control_auc_roc": control.get("auc_roc"),
+        "control_auc_pr": control.get("auc_pr"),
+        "delta_auc_roc": summary.get("delta_auc_roc"),
+        "n_synthetic_kept": summary.get("n_synthetic_kept"),
+        "run_dir": summary.get("run_dir"),
+    }
+
+
+def sweep_cell_fn(
+    data_dir: str | None, runs_dir: str | None, commit: str = "", train: TrainFn | None = None
+) -> Callable[[SweepCell], dict[str, Any]]:
+    """The function a backend runs per cell; it returns the cell's CSV row and never raises an Exception.
+
+    Args:
+        data_dir: Folder of ADBench ``.npz`` files, the same path on every node (embedded sets need none).
+        runs_dir: Where each cell keeps its run directory (checkpoints, detectors, plots); ``None``: a
+            temporary folder, deleted after the cell.
+        commit: Code version recorded in every row.
+        train: The cell body (default :func:`train_experiment`); tests pass a fast stand-in.
+    """
+    train = train or train_experiment
+
+    def fn(cell: SweepCell) -> dict[str, Any]:
+        from agents.config import TrainConfig
+
+        base = cell.row() | {"commit": commit}
+        started = time.perf_counter()
+        try:
+            config = TrainConfig(
+                dataset=cell.dataset, algo=cell.algo, la=cell.la, seed=cell.seed, budget=cell.budget,
+                data_dir=data_dir, control=True, progress=False,
+            )  # fmt: skip
+            if runs_dir is None:
+                with tempfile.TemporaryDirectory(prefix="swift-hydra-sweep-") as tmp:
+                    summary = train(config, Path(tmp) / cell.run_name(), False) | {"run_dir": ""}
+            else:
+                from agents.experiment import is_run_dir
+
+                run_dir = Path(runs_dir) / cell.run_name()
+                summary = train(config, run_dir, is_run_dir(run_dir))
+        except Exception as err:  # one failing run must not stop the sweep
+            return base | {"status": "failed", "error": ray_backend.error_text(err)}
+        return base | summary_row(summary) | {"wall_seconds": time.perf_counter() - started}
+
+    return fn
+
+
+def build_backend(name: str, *, progress: bool, options: dict[str, Any] | None = None) -> Any:
+    """``make_backend`` with the ray options."""
+    return make_backend(name, progress=progress, describe=str, **(options or {}))
+
+
+def run_sweep(
+    cells: Sequence[SweepCell], fn: Callable[[SweepCell], dict[str, Any]], store: ResultStore, backend: Any,
+    *, retry_failed: bool = False,
+) -> list[SweepCell]:  # fmt: skip
+    """Run the cells not yet in ``store`` on ``backend``; returns the cells that were run."""
+    skip = {"ok", "failed"} - ({"failed"} if retry_failed else set())
+    todo = [c for c in cells if store.status(c.key(store.key_columns)) not in skip]
+
+    def on_result(cell: SweepCell, row: dict[str, Any]) -> None:
+        store.add(row)
+
+    def on_error(cell: SweepCell, exc: BaseException) -> None:  # the task itself died (e.g. worker crash)
+        store.add(cell.row() | {"status": "failed", "error": f"task: {ray_backend.error_text(exc)}"})
+
+    backend.run(todo, fn, on_result, on_error=on_error)
+    return todo
+
+
+def _atomic_write(path: Path, write: Callable[[str], Any]) -> None:
+    """``write(tmp_path)`` then ``os.replace``: readers never see a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _mean(values: list[float]) -> str:
+    return f"{100 * sum(values) / len(values):.2f}" if values else "-"
+
+
+def write_summary(rows: Sequence[dict[str, str]], out: Path, *, command: str, commit: str) -> Path:
+    """``sweep_summary.md`` (means over seeds per la, dataset and algo) and ``sweep_delta.png``.
+
+    Every figure comes from ``rows`` (the CSV); the markdown records the command that produced it.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ok = [r for r in rows if r["status"] == "ok"]
+    groups: dict[tuple[str, str, str], list[dict[str, str]]] = {}
+    for r in ok:
+        groups.setdefault((r["la"], r["dataset"], r["algo"]), []).append(r)
+
+    def column(group: list[dict[str, str]], name: str) -> list[float]:
+        return [float(r[name]) for r in group if r[name] != ""]
+
+    lines = [
+        "# Swift Hydra sweep", "", f"- Command: `{command}`", f"- Commit: `{commit}`",
+        f"- Cells: {len(ok)} ok, {len(rows) - len(ok)} failed", "",
+        "Test AUC-ROC (%) of Swift Hydra and of the no-augmentation control, mean over the seeds that finished.",
+        "", "| la | dataset | algo | seeds | Swift Hydra | control | delta (points) |", "| --- | --- | --- | --- | --- | --- | --- |",
+    ]  # fmt: skip
+    deltas: dict[str, list[float]] = {}
+    for (la, dataset, algo), group in sorted(groups.items()):
+        delta = column(group, "delta_auc_roc")
+        deltas.setdefault(algo, []).extend(delta)
+        lines.append(
+            f"| {la} | {dataset} | {algo} | {len(group)} | {_mean(column(group, 'auc_roc'))} "
+            f"| {_mean(column(group, 'control_auc_roc'))} | {_mean(delta)} |"
+        )
+    failed = [r for r in rows if r["status"] != "ok"]
+    if failed:
+        lines += ["", "## Failed cells", ""]
+        lines += [
+            f"- {r['dataset']} {r['algo']} la={r['la']} seed={r['seed']}: `{r['error']}`" for r in failed
+        ]
+    plot = out / "sweep_delta.png"
+    if deltas:
+        fig, ax = plt.subplots(figsize=(1.2 * len(deltas) + 2, 3))
+        ax.bar(list(deltas), [100 * sum(v) / len(v) if v else 0.0 for v in deltas.values()])
+        ax.axhline(0, color="black", linewidth=0.8)
+        ax.set_ylabel("AUC-ROC gain over control (points)")
+        ax.set_title("Swift Hydra minus no-augmentation control, mean over cells")
+        fig.tight_layout()
+        _atomic_write(plot, lambda p: fig.savefig(p, format="png", dpi=120))
+        plt.close(fig)
+        lines += ["", f"![AUC-ROC gain per algorithm]({plot.name})"]
+    path = out / "sweep_summary.md"
+    _atomic_write(path, lambda p: Path(p).write_text("\n".join(lines) + "\n"))
+    return path
+
+
+def _comma_list(text: str) -> list[str]:
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    if not items:
+        raise argparse.ArgumentTypeError(f"expected a comma-separated list, got {text!r}")
+    return items
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add the sweep's arguments to ``parser``."""
+    parser.add_argument("--datasets", required=True, help="'all' or comma-separated names (e.g. wdbc,wine)")
+    parser.add_argument(
+        "--algos", type=_comma_list, default=["ppo"], help="comma-separated, e.g. ppo,sac,random"
+    )
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3], help="split/model seeds")
+    parser.add_argument("--la", type=float, nargs="+", default=[0.1], help="labeled-anomaly fractions")
+    parser.add_argument("--budget", default="small", help="budget preset: tiny, small or paper")
+    parser.add_argument(
+        "--data-dir", default=None, help="folder of ADBench .npz files (same path on every node)"
+    )
+    parser.add_argument("--out", type=Path, required=True, help="folder of sweep_results.csv (and runs/)")
+    parser.add_argument("--runs-dir", type=Path, default=None, help="run directories (default: OUT/runs)")
+    parser.add_argument(
+        "--no-run-dirs",
+        action="store_true",
+        help="keep only the CSV rows (no checkpoints, no resume mid-run)",
+    )
+    parser.add_argument(
+        "--backend", default="serial", choices=sorted({*BACKENDS, "ray"}), help="where cells run"
+    )
+    ray_backend.add_ray_arguments(parser)
+    parser.add_argument("--retry-failed", action="store_true", help="rerun cells recorded as failed")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    return parser
+
+
+def make_cells(args: argparse.Namespace) -> list[SweepCell]:
+    """The grid the options describe, checked before anything runs (``ValueError`` on bad values)."""
+    from agents.config import get_budget
+    from agents.registry import check_algo
+
+    get_budget(args.budget)
+    algos = [check_algo(a) for a in args.algos]
+    for la in args.la:
+        if not 0.0 < la <= 1.0:
+            raise ValueError(f"--la values must be in (0, 1], got {la}")
+    datasets = resolve_datasets(args.datasets, args.data_dir)
+    return [
+        SweepCell(dataset, algo, float(la), int(seed), args.budget)
+        for dataset in datasets for algo in dict.fromkeys(algos) for la in args.la for seed in args.seeds
+    ]  # fmt: skip
+
+
+def run(args: argparse.Namespace, train: TrainFn | None = None) -> Path:
+    """Run the sweep ``args`` describe, resume-aware, then write the summary; returns the CSV path."""
+    data_dir = None if args.data_dir is None else str(args.data_dir)
+    args.data_dir = data_dir
+    cells = make_cells(args)
+    out = Path(args.out)
+    runs_dir = None if args.no_run_dirs else str((args.runs_dir or out / "runs").resolve())
+    store = ResultStore(out / RESULTS_FILE, COLUMNS, KEY_COLUMNS)
+    backend = build_backend(
+        args.backend, progress=not args.no_progress, options=ray_backend.backend_options(args)
+    )
+    commit = git_commit()
+    fn = sweep_cell_fn(data_dir, runs_dir, commit=commit, train=train)
+    run_sweep(cells, fn, store, backend, retry_failed=args.retry_failed)
+    command = getattr(args, "command", None) or "python -m benchmarks.sweep (called from Python)"
+    write_summary(list(store.rows.values()), out, command=command, commit=commit)
+    return store.path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m benchmarks.sweep ...``; bad options exit with code 2 and a message."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = add_arguments(
+        argparse.ArgumentParser(
+            prog="python -m benchmarks.sweep",
+            description=__doc__,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+    )
+    args = parser.parse_args(argv)
+    args.command = shlex.join(["python", "-m", "benchmarks.sweep", *argv])
+    try:
+        path = run(args)
+    except (ValueError, ImportError, FileNotFoundError) as err:
+        parser.exit(2, f"{parser.prog}: error: {err}\n")
+    ok = failed = 0
+    for row in ResultStore(path, COLUMNS, KEY_COLUMNS).rows.values():
+        ok, failed = ok + (row["status"] == "ok"), failed + (row["status"] == "failed")
+    print(f"results: {path} ({ok} ok, {failed} failed)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
