@@ -1,0 +1,218 @@
+"""Shared state of the single and batched Swift Hydra envs: data, VAE, detector, reward.
+
+Both :class:`hydra_env.env.SwiftHydraEnv` and :class:`hydra_env.vector_env.SwiftHydraVectorEnv` hold
+one :class:`HydraCore` and call :meth:`HydraCore.score` on a batch of latents, so the reward is
+defined once. Trained components are cached in-process, keyed by the config fields that determine
+them, so several envs (a vector env, tests, SB3 copies made with ``fork``) do not retrain.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from hydra_env.config import EnvConfig
+from hydra_env.rewards import KNNEntropyGain, anomaly_probability
+from hydra_env.vae import ConditionalVAE
+
+# data key -> (split, vae); data+detector key -> fitted default detector.
+_COMPONENT_CACHE: dict[tuple, Any] = {}
+
+
+def clear_cache() -> None:
+    """Forgets the cached splits, VAEs and default detectors."""
+    _COMPONENT_CACHE.clear()
+
+
+def make_split(config: EnvConfig, X: np.ndarray | None = None, y: np.ndarray | None = None):
+    """ADBench split of ``(X, y)`` or of ``config.dataset`` with ``config.la`` and ``config.seed``."""
+    from hydra_env import datasets
+
+    if X is None:
+        X, y = datasets.load(config.dataset, data_dir=config.data_dir)
+    elif y is None:
+        raise ValueError("pass both X and y (1 = anomaly), or neither")
+    return datasets.adbench_split(X, y, config.la, config.seed, name=config.dataset)
+
+
+def make_vae(config: EnvConfig) -> ConditionalVAE:
+    """An unfitted VAE with the config's hyperparameters."""
+    return ConditionalVAE(
+        latent_dim=config.latent_dim,
+        hidden=config.vae_hidden,
+        beta=config.vae_beta,
+        epochs=config.vae_epochs,
+        lr=config.vae_lr,
+        batch_size=config.vae_batch_size,
+        anomaly_weight=config.vae_anomaly_weight,
+        random_state=config.seed,
+        device=config.device,
+    )
+
+
+def make_detector(config: EnvConfig) -> Any:
+    """An unfitted default detector: a small Mamba detector (``config.detector``)."""
+    import detectors
+
+    cls = detectors.MambaDetector if config.detector == "mamba" else detectors.MambaMoEDetector
+    kwargs: dict[str, Any] = {
+        "epochs": config.detector_epochs,
+        "random_state": config.seed,
+        "device": config.device,
+    }
+    kwargs.update(_SMALL_DETECTOR.get(config.detector, {}))
+    kwargs.update(config.detector_kwargs)
+    return cls(**kwargs)
+
+
+_DETECTOR_CLASSES = {
+    "mamba": ("MambaDetector", "detectors.single"),
+    "mamba_moe": ("MambaMoEDetector", "detectors.moe"),
+}
+# Small enough that ``gym.make("SwiftHydra-v0")`` trains in seconds on a CPU: one narrow layer, at most
+# 8 tokens (wider rows are patched), a short scan per step.
+_SMALL_DETECTOR: dict[str, dict[str, Any]] = {
+    "mamba": {"d_model": 16, "n_layers": 1, "max_tokens": 8},
+    "mamba_moe": {"d_model": 16, "n_layers": 1, "max_tokens": 8},
+}
+
+
+def _is_fitted(model: Any) -> bool:
+    return any(name.endswith("_") and not name.startswith("_") for name in vars(model))
+
+
+def build_components(
+    config: EnvConfig,
+    *,
+    X: np.ndarray | None = None,
+    y: np.ndarray | None = None,
+    split: Any = None,
+    detector: Any = None,
+    vae: ConditionalVAE | None = None,
+) -> tuple[Any, ConditionalVAE, Any]:
+    """Returns ``(split, vae, detector)``, training what is missing.
+
+    Components derived only from ``config`` are cached; a cached detector is deep-copied so that
+    retraining one env's detector never changes another env's (or the cache's).
+    """
+    from_config = X is None and split is None
+    data_key = config.components_key(detector=False)
+    full_key = config.components_key()
+    cached = _COMPONENT_CACHE.get(data_key) if from_config else None
+    if split is None:
+        split = cached[0] if cached else make_split(config, X, y)
+    if vae is None:
+        vae = cached[1] if cached else make_vae(config).fit(split.X_train, split.y_train)
+        if from_config and not cached:
+            _COMPONENT_CACHE[data_key] = (split, vae)
+    elif not _is_fitted(vae):
+        vae.fit(split.X_train, split.y_train)
+    if vae.latent_dim != config.latent_dim:
+        raise ValueError(f"the VAE has latent_dim={vae.latent_dim} but the config says {config.latent_dim}")
+    if detector is None:
+        cached_detector = _COMPONENT_CACHE.get(full_key) if from_config else None
+        if cached_detector is None:
+            cached_detector = make_detector(config).fit(split.X_train, split.y_train)
+            if from_config:
+                _COMPONENT_CACHE[full_key] = cached_detector
+        detector = copy.deepcopy(cached_detector)
+    elif not _is_fitted(detector):
+        detector.fit(split.X_train, split.y_train)
+    return split, vae, detector
+
+
+def detector_state(detector: Any) -> Any:
+    """A picklable snapshot of a detector, for :meth:`HydraCore.set_detector_state` in other processes.
+
+    Uses the detector's own ``get_state()`` when it has one, otherwise a deep copy of the object.
+    """
+    getter = getattr(detector, "get_state", None)
+    return getter() if getter is not None else copy.deepcopy(detector)
+
+
+@dataclass
+class StepResult:
+    """One batched evaluation of latents (all tensors have leading dimension n)."""
+
+    x: torch.Tensor
+    p_anomaly: torch.Tensor
+    miss: torch.Tensor
+    gain: torch.Tensor
+    reward: torch.Tensor
+    stats: np.ndarray
+    """(4, n) float32 numpy copy of ``[p_anomaly, miss, gain, reward]``."""
+
+
+class HydraCore:
+    """Data, VAE, detector and reward of one env (or one batched env)."""
+
+    def __init__(self, config: EnvConfig, split: Any, vae: ConditionalVAE, detector: Any) -> None:
+        self.config = config
+        self.split = split
+        self.vae = vae
+        self.detector = detector
+        self.device = torch.device(config.device)
+        self.detector_version = 0
+        self.detector_round = 0
+        anomalies = np.asarray(split.X_train[np.asarray(split.y_train) == 1], dtype=np.float32)
+        self.entropy = KNNEntropyGain(anomalies, k=config.entropy_k, device=self.device)
+        self.start_latents = (
+            np.clip(vae.encode(anomalies, 1)[0], -config.latent_clip, config.latent_clip).astype(np.float32)
+            if len(anomalies)
+            else np.zeros((0, config.latent_dim), dtype=np.float32)
+        )
+        self._w_miss = 1.0 if config.reward in ("miss+entropy", "miss") else 0.0
+        self._w_entropy = 1.0 if config.reward in ("miss+entropy", "entropy") else 0.0
+
+    @property
+    def entropy_coef(self) -> float:
+        """``entropy_coef * entropy_decay ** detector_round`` (0 for the ``"miss"`` reward)."""
+        return self._w_entropy * self.config.entropy_coef * self.config.entropy_decay**self.detector_round
+
+    def initial_latents(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """Encoder means of ``n`` random labeled anomalies, or prior N(0, I) draws when there are none."""
+        if len(self.start_latents):
+            return self.start_latents[rng.integers(0, len(self.start_latents), size=n)].copy()
+        z = rng.standard_normal((n, self.config.latent_dim)).astype(np.float32)
+        return np.clip(z, -self.config.latent_clip, self.config.latent_clip)
+
+    def score(self, z: np.ndarray) -> StepResult:
+        """Decodes latents ``z`` (n, latent_dim) as anomalies and scores them, in one forward pass each."""
+        coef = self.entropy_coef
+        with torch.inference_mode():
+            x = self.vae.decode_torch(torch.from_numpy(z).to(self.device), 1)
+            p = anomaly_probability(self.detector, x).to(x.dtype)
+            miss = 1.0 - p
+            gain = self.entropy(x) if coef > 0.0 else torch.zeros_like(miss)
+            reward = torch.add(miss, gain, alpha=coef) if self._w_miss else coef * gain
+            # One device->host copy for the four per-sample numbers.
+            stats = torch.stack([p, miss, gain, reward]).cpu().numpy()
+        return StepResult(x=x, p_anomaly=p, miss=miss, gain=gain, reward=reward, stats=stats)
+
+    def set_detector_state(self, state: Any, version: int, detector_round: int | None = None) -> None:
+        """Installs a new detector state and version.
+
+        Args:
+            state: From :func:`detector_state` (a detector object, or what its ``get_state`` returned);
+                ``None`` when the detector object was already updated in place.
+            version: New detector version reported in ``info``.
+            detector_round: Entropy-decay round (default: ``version``).
+        """
+        if state is not None:
+            setter = getattr(self.detector, "set_state", None)
+            if setter is not None and not hasattr(state, "fit"):
+                setter(state)
+            else:
+                self.detector = state
+        self.detector_version = int(version)
+        self.detector_round = int(version if detector_round is None else detector_round)
+
+    def add_anomalies(self, samples: np.ndarray) -> None:
+        """Adds kept synthetic anomalies to the set the entropy gain is measured against."""
+        samples = np.asarray(samples, dtype=np.float32)
+        if samples.size:
+            self.entropy.add(samples)

@@ -1,0 +1,192 @@
+"""``SwiftHydra-v0``: an agent moves in a conditional VAE's latent space to make anomalies a detector misses.
+
+Dynamics (one episode = one walk from a real anomaly):
+
+* **Reset** picks a random labeled training anomaly and starts from its encoder mean ``z0`` (the
+  prior N(0, I), clipped, when the split has no labeled anomaly). All draws use ``self.np_random``.
+* **Action**: float32 ``Box(-1, 1, (latent_dim,))``. The step is ``z <- clip(z + action_scale * a,
+  -latent_clip, latent_clip)``: a bounded move from the current latent. Actions outside the box are
+  clipped to it; NaN or inf raises ``ValueError``.
+* **Sample**: ``x = vae.decode(z, label=1)``, a synthetic anomaly in the scaled feature space.
+* **Reward** (``reward="miss+entropy"``): ``(1 - P_detector(anomaly | x)) + coef * gain(x)`` where
+  ``coef = entropy_coef * entropy_decay ** detector_round`` and ``gain`` is the k-NN entropy gain of
+  the anomaly set (labeled training anomalies + kept synthetic ones) if ``x`` joined it (see
+  :class:`hydra_env.rewards.KNNEntropyGain`). ``"miss"`` drops the second term, ``"entropy"`` the first.
+* **Observation**: float32 vector ``[z (latent_dim), P(anomaly | x), t / episode_length]``, bounded by
+  ``[-latent_clip, latent_clip]`` for ``z`` and ``[0, 1]`` for the last two.
+* **Episode end**: never terminates; truncates itself after ``episode_length`` steps (registered with
+  ``max_episode_steps=None`` so ``gym.make`` adds no second TimeLimit).
+* **info**: ``miss_reward``, ``entropy_gain``, ``entropy_coef``, ``anomaly_probability``, ``sample``
+  (the decoded row, float32), ``detector_version`` and ``detector_round``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from hydra_env.config import EnvConfig
+from hydra_env.core import HydraCore, build_components, detector_state
+
+
+def observation_space_for(config: EnvConfig) -> spaces.Box:
+    """The single-env observation space ``[z, P(anomaly), progress]``."""
+    low = np.concatenate([np.full(config.latent_dim, -config.latent_clip), [0.0, 0.0]]).astype(np.float32)
+    high = np.concatenate([np.full(config.latent_dim, config.latent_clip), [1.0, 1.0]]).astype(np.float32)
+    return spaces.Box(low, high, dtype=np.float32)
+
+
+def action_space_for(config: EnvConfig) -> spaces.Box:
+    """The single-env action space: a latent move direction in [-1, 1]^latent_dim."""
+    return spaces.Box(-1.0, 1.0, (config.latent_dim,), dtype=np.float32)
+
+
+def check_actions(actions: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """Float32 actions of ``shape``, clipped to [-1, 1]; ``ValueError`` on NaN/inf or a wrong size."""
+    a = np.asarray(actions, dtype=np.float32)
+    if a.shape != shape:
+        if a.size != int(np.prod(shape)):
+            raise ValueError(f"action must have shape {shape}, got {a.shape}")
+        a = a.reshape(shape)
+    if not np.isfinite(a.sum()):  # a sum is NaN/inf iff some entry is (one pass, no temporary)
+        raise ValueError("action contains NaN or inf; actions must be finite numbers in [-1, 1]")
+    return np.clip(a, -1.0, 1.0)
+
+
+class SwiftHydraEnv(gym.Env):
+    """The Swift Hydra environment (see the module docstring for the dynamics).
+
+    Args:
+        config: Settings; ``None`` uses :class:`EnvConfig` defaults.
+        X: Optional unscaled features to split with ``config.la`` / ``config.seed`` instead of ``config.dataset``.
+        y: Labels of ``X`` (1 = anomaly).
+        split: Optional ready :class:`hydra_env.datasets.Split` (takes precedence over ``X``/``y``).
+        detector: Optional detector (fitted, or fitted here on the split); default: a small Mamba detector.
+        vae: Optional :class:`ConditionalVAE` (fitted, or fitted here); default: trained on the split.
+        render_mode: ``None`` or ``"ansi"``.
+        **config_overrides: Any :class:`EnvConfig` field, e.g. ``entropy_coef=0.2``.
+    """
+
+    metadata = {"render_modes": ["ansi"], "render_fps": 4}
+
+    def __init__(
+        self,
+        config: EnvConfig | None = None,
+        *,
+        X: np.ndarray | None = None,
+        y: np.ndarray | None = None,
+        split: Any = None,
+        detector: Any = None,
+        vae: Any = None,
+        render_mode: str | None = None,
+        **config_overrides: Any,
+    ) -> None:
+        self.config = EnvConfig.from_kwargs(config, **config_overrides)
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(
+                f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}"
+            )
+        self.render_mode = render_mode
+        split, vae, detector = build_components(
+            self.config, X=X, y=y, split=split, detector=detector, vae=vae
+        )
+        self.core = HydraCore(self.config, split, vae, detector)
+        self.observation_space = observation_space_for(self.config)
+        self.action_space = action_space_for(self.config)
+        self._shape = (self.config.latent_dim,)
+        self._z = np.zeros(self._shape, dtype=np.float32)
+        self._t = 0
+        self._p = 0.0
+        self._last_reward = 0.0
+
+    # -------------------------------------------------------------- accessors used by wrappers/callbacks
+    @property
+    def split(self) -> Any:
+        """The train/test split the env was built on."""
+        return self.core.split
+
+    @property
+    def vae(self) -> Any:
+        """The conditional VAE."""
+        return self.core.vae
+
+    @property
+    def detector(self) -> Any:
+        """The detector whose misses are rewarded."""
+        return self.core.detector
+
+    @property
+    def detector_version(self) -> int:
+        """Number of detector updates applied so far."""
+        return self.core.detector_version
+
+    def get_detector_state(self) -> Any:
+        """Picklable snapshot of the detector (see :func:`hydra_env.core.detector_state`)."""
+        return detector_state(self.core.detector)
+
+    def set_detector_state(self, state: Any, version: int, detector_round: int | None = None) -> int:
+        """Installs a new detector (state) and version; returns the version (for ``env_method`` checks)."""
+        self.core.set_detector_state(state, version, detector_round)
+        return self.core.detector_version
+
+    def add_anomalies(self, samples: np.ndarray) -> int:
+        """Adds kept synthetic anomalies to the entropy anomaly set; returns the set size."""
+        self.core.add_anomalies(samples)
+        return self.core.entropy.size
+
+    def score_samples(self, X: np.ndarray) -> np.ndarray:
+        """The current detector's P(anomaly) of rows ``X`` (for inspection and tests)."""
+        import torch
+
+        from hydra_env.rewards import anomaly_probability
+
+        with torch.inference_mode():
+            x = torch.as_tensor(np.asarray(X, dtype=np.float32), device=self.core.device)
+            return anomaly_probability(self.core.detector, x).cpu().numpy().astype(np.float64)
+
+    # -------------------------------------------------------------- gymnasium API
+    def _obs(self) -> np.ndarray:
+        progress = self._t / self.config.episode_length
+        return np.concatenate([self._z, np.array([self._p, progress], dtype=np.float32)])
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        self._z = self.core.initial_latents(self.np_random, 1)[0]
+        self._t = 0
+        self._p = float(self.core.score(self._z[None]).stats[0, 0])
+        self._last_reward = 0.0
+        info = {"detector_version": self.core.detector_version, "detector_round": self.core.detector_round}
+        return self._obs(), info
+
+    def step(self, action: Any):
+        a = check_actions(action, self._shape)
+        clip = self.config.latent_clip
+        self._z = np.clip(self._z + self.config.action_scale * a, -clip, clip)
+        self._t += 1
+        result = self.core.score(self._z[None])
+        p, miss, gain, reward = result.stats[:, 0].tolist()
+        self._p = p
+        self._last_reward = reward
+        info = {
+            "miss_reward": miss,
+            "entropy_gain": gain,
+            "entropy_coef": self.core.entropy_coef,
+            "anomaly_probability": self._p,
+            "sample": result.x[0].cpu().numpy(),
+            "detector_version": self.core.detector_version,
+            "detector_round": self.core.detector_round,
+        }
+        truncated = self._t >= self.config.episode_length
+        return self._obs(), reward, False, truncated, info
+
+    def render(self) -> str | None:
+        if self.render_mode != "ansi":
+            return None
+        z = np.array2string(self._z, precision=2, suppress_small=True, max_line_width=200)
+        return (
+            f"t={self._t}/{self.config.episode_length} P(anomaly)={self._p:.3f} "
+            f"reward={self._last_reward:.3f} detector_v{self.core.detector_version} z={z}\n"
+        )
