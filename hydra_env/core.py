@@ -69,10 +69,6 @@ def make_detector(config: EnvConfig) -> Any:
     return cls(**kwargs)
 
 
-_DETECTOR_CLASSES = {
-    "mamba": ("MambaDetector", "detectors.single"),
-    "mamba_moe": ("MambaMoEDetector", "detectors.moe"),
-}
 # Small enough that ``gym.make("SwiftHydra-v0")`` trains in seconds on a CPU: one narrow layer, at most
 # 8 tokens (wider rows are patched), a short scan per step.
 _SMALL_DETECTOR: dict[str, dict[str, Any]] = {

@@ -1,0 +1,415 @@
+"""Shared machinery of the torch detectors: validation, calibration, the training loop, save/load.
+
+Labels follow ADBench's semi-supervised convention: ``y = 1`` is a *labeled* anomaly, ``y = 0`` is
+a normal row **or an unlabeled anomaly**. The detectors are supervised on these labels, so they
+need at least one labeled anomaly: ``y=None`` or an all-zero ``y`` raises a `ValueError` pointing
+to unsupervised detectors (pyod ``IForest`` / ``ECOD``).
+
+Validation split and calibration rule: a stratified split of ``validation_fraction`` of the rows
+(``train_test_split(stratify=y)``) drives early stopping (validation loss, ``patience`` epochs) and
+fits the calibration map (Platt sigmoid or isotonic on the validation logits). It is only carved
+when it would hold at least ``MIN_VALIDATION_ANOMALIES`` labeled anomalies; otherwise (few labels,
+e.g. la = 0.1 on a small data set) every row trains, all ``epochs`` run without early stopping, and
+the calibration falls back to undoing the class re-weighting: ``P = sigmoid(logit - log(pos_weight))``
+(training with ``pos_weight = n_normal / n_anomaly`` shifts logits by ``log(pos_weight)``).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from torch import nn
+from tqdm.auto import tqdm
+
+__all__ = [
+    "MIN_VALIDATION_ANOMALIES",
+    "BaseTorchDetector",
+    "Calibration",
+    "NotFittedError",
+    "check_array_finite",
+    "check_labels",
+    "resolve_device",
+]
+
+MIN_VALIDATION_ANOMALIES = 3
+_FORMAT_VERSION = 1
+_PREDICT_CHUNK = 8192
+UNSUPERVISED_HINT = (
+    "at least one labeled anomaly (y == 1) is needed to train this supervised detector; "
+    "for unlabeled data use an unsupervised detector such as pyod.models.iforest.IForest or "
+    "pyod.models.ecod.ECOD"
+)
+
+
+def check_array_finite(X: Any, *, name: str = "X", n_features: int | None = None) -> np.ndarray:
+    """Validate a 2-D, non-empty, finite numeric array and return it as float64.
+
+    Args:
+        X: Array-like ``(n_samples, n_features)``.
+        name: Name used in error messages.
+        n_features: If given, the required number of columns (the fitted ``n_features_in_``).
+
+    Raises:
+        TypeError: Non-numeric content.
+        ValueError: Wrong dimensionality, no rows, NaN/inf, or the wrong number of features.
+    """
+    if isinstance(X, torch.Tensor):
+        X = X.detach().cpu().numpy()
+    try:
+        arr = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be numeric, got {type(X).__name__}: {err}") from err
+    if arr.ndim != 2:
+        raise ValueError(
+            f"{name} must be 2-D (n_samples, n_features), got shape {arr.shape}; "
+            "use X.reshape(1, -1) for a single row"
+        )
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ValueError(f"{name} is empty: shape {arr.shape}")
+    finite = np.isfinite(arr)
+    if not finite.all():
+        bad_rows = int((~finite).any(axis=1).sum())
+        raise ValueError(f"{name} contains NaN or infinity in {bad_rows} row(s); impute or drop them first")
+    if n_features is not None and arr.shape[1] != n_features:
+        raise ValueError(f"{name} has {arr.shape[1]} features, but the detector was fitted with {n_features}")
+    return arr
+
+
+def check_labels(y: Any, n_samples: int, *, require_anomaly: bool = True) -> np.ndarray:
+    """Validate binary labels (1 = labeled anomaly, 0 = normal or unlabeled) and return them as int64.
+
+    Raises:
+        ValueError: ``y`` is None or not binary, its length differs from ``n_samples``, or it holds
+            a single class (with ``require_anomaly``, no labeled anomaly or no normal row).
+    """
+    if y is None:
+        if require_anomaly:
+            raise ValueError(f"y is None: {UNSUPERVISED_HINT}")
+        return np.zeros(n_samples, dtype=np.int64)
+    if isinstance(y, torch.Tensor):
+        y = y.detach().cpu().numpy()
+    arr = np.asarray(y)
+    if arr.ndim != 1 or arr.shape[0] != n_samples:
+        raise ValueError(f"y must have shape ({n_samples},) to match X, got {arr.shape}")
+    if not np.isin(arr, (0, 1)).all():
+        raise ValueError(
+            f"y must be binary (0 = normal/unlabeled, 1 = labeled anomaly); got values {np.unique(arr)[:5]}"
+        )
+    arr = arr.astype(np.int64)
+    if require_anomaly and arr.max() == 0:
+        raise ValueError(f"y contains a single class (no labeled anomaly): {UNSUPERVISED_HINT}")
+    if require_anomaly and arr.min() == 1:
+        raise ValueError("y contains a single class (every row labeled anomalous): normal rows are needed")
+    return arr
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``"auto"`` -> CUDA when available, else CPU; anything else is passed to `torch.device`."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+class Calibration:
+    """Monotone map from logits to P(anomaly), applied in torch (so it is differentiable).
+
+    ``method="sigmoid"``: ``P = sigmoid(slope * logit + intercept)`` (Platt). ``"isotonic"``:
+    piecewise-linear interpolation through the isotonic regression's knots (flat outside).
+    """
+
+    def __init__(
+        self,
+        method: str = "sigmoid",
+        slope: float = 1.0,
+        intercept: float = 0.0,
+        knots_x: list[float] | None = None,
+        knots_y: list[float] | None = None,
+    ) -> None:
+        if method not in ("sigmoid", "isotonic"):
+            raise ValueError(f"calibration must be 'sigmoid' or 'isotonic', got {method!r}")
+        self.method, self.slope, self.intercept = method, float(slope), float(intercept)
+        self.knots_x, self.knots_y = list(knots_x or []), list(knots_y or [])
+        self._knots_cache: dict[torch.device, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    @classmethod
+    def fit(cls, method: str, logits: np.ndarray, y: np.ndarray) -> Calibration:
+        """Fit on held-out logits and labels (scikit-learn's Platt / isotonic regressions)."""
+        if method == "isotonic":
+            iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(logits, y)
+            return cls("isotonic", knots_x=iso.X_thresholds_.tolist(), knots_y=iso.y_thresholds_.tolist())
+        platt = LogisticRegression(C=1e4).fit(logits.reshape(-1, 1), y)
+        return cls("sigmoid", slope=platt.coef_[0, 0], intercept=platt.intercept_[0])
+
+    def apply_torch(self, logits: torch.Tensor) -> torch.Tensor:
+        """Logits -> calibrated P(anomaly), same shape."""
+        if self.method == "sigmoid":
+            return torch.sigmoid(logits * self.slope + self.intercept)
+        if logits.device not in self._knots_cache:
+            kx = torch.tensor(self.knots_x, dtype=logits.dtype, device=logits.device)
+            ky = torch.tensor(self.knots_y, dtype=logits.dtype, device=logits.device)
+            self._knots_cache[logits.device] = (kx, ky)
+        kx, ky = self._knots_cache[logits.device]
+        if kx.numel() == 1:
+            return ky.expand_as(logits).clone()
+        s = logits.clamp(kx[0], kx[-1])
+        hi = torch.searchsorted(kx, s.detach().contiguous()).clamp(1, kx.numel() - 1)
+        lo = hi - 1
+        frac = (s - kx[lo]) / (kx[hi] - kx[lo]).clamp_min(1e-12)
+        return ky[lo] + frac * (ky[hi] - ky[lo])
+
+    def to_state(self) -> dict[str, Any]:
+        """Plain-typed state for `torch.save` with ``weights_only`` loading."""
+        return {
+            "method": self.method,
+            "slope": self.slope,
+            "intercept": self.intercept,
+            "knots_x": self.knots_x,
+            "knots_y": self.knots_y,
+        }
+
+
+class BaseTorchDetector(BaseEstimator):
+    """Training loop, calibration, prediction and persistence shared by the Mamba detectors.
+
+    Subclasses set the hyperparameters in ``__init__`` (scikit-learn style) and implement
+    `_make_network` (and optionally `_prepare_fit` / `_batch_loss`).
+    """
+
+    # ----------------------------------------------------------------- subclass hooks
+    def _make_network(self, config: dict[str, Any]) -> nn.Module:
+        """Build the (untrained) network from a plain config dict."""
+        raise NotImplementedError
+
+    def _prepare_fit(self, X: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+        """Choose the network config for a fresh fit (may look at the data)."""
+        return {"n_features": X.shape[1]}
+
+    def _row_targets(self, X_train: np.ndarray, warm: bool) -> dict[str, torch.Tensor]:
+        """Extra per-row training targets (batched alongside X), e.g. router or teacher targets."""
+        return {}
+
+    def _batch_loss(
+        self,
+        net: nn.Module,
+        xb: torch.Tensor,
+        yb: torch.Tensor,
+        extras: dict[str, torch.Tensor],
+        pos_weight: torch.Tensor,
+    ) -> torch.Tensor:
+        return F.binary_cross_entropy_with_logits(net(xb), yb, pos_weight=pos_weight)
+
+    # ----------------------------------------------------------------- fitting
+    def fit(self, X: Any, y: Any = None, *, warm_start: bool = False) -> BaseTorchDetector:
+        """Train on ``X`` with labels ``y`` (1 = labeled anomaly, 0 = normal or unlabeled).
+
+        Args:
+            X: ``(n_samples, n_features)`` finite numeric rows.
+            y: Binary labels with at least one labeled anomaly (see the module docstring).
+            warm_start: Continue from the current weights for ``warm_start_epochs`` epochs (the
+                input standardisation and network shape are kept); a plain fit when not fitted yet.
+
+        Returns:
+            self
+        """
+        X = check_array_finite(X)
+        y = check_labels(y, X.shape[0])
+        contamination = self.contamination if self.contamination is not None else float(y.mean())
+        if not 0.0 < contamination <= 0.5:
+            raise ValueError(f"contamination must be in (0, 0.5], got {contamination}")
+        warm = warm_start and hasattr(self, "network_")
+        if warm and X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"warm_start fit got {X.shape[1]} features, the detector has {self.n_features_in_}"
+            )
+        self.device_ = resolve_device(self.device)
+        base_seed = (
+            self.random_state
+            if self.random_state is not None
+            else int(np.random.SeedSequence().entropy % 2**31)
+        )
+        # Each warm-start call draws fresh (but reproducible) shuffles.
+        self._n_fit_calls = getattr(self, "_n_fit_calls", 0) + 1 if warm else 1
+        seed = (int(base_seed) + 7919 * (self._n_fit_calls - 1)) % 2**31
+        rng = np.random.RandomState(seed)
+        train_idx, val_idx = self._split(y, rng)
+        cuda = [self.device_.index or 0] if self.device_.type == "cuda" else []
+        with torch.random.fork_rng(devices=cuda):  # seed torch without touching the caller's RNG
+            torch.manual_seed(seed)
+            if not warm:
+                self._network_config = self._prepare_fit(X, y)
+                self.network_ = self._make_network(self._network_config)
+                self.network_.standardize.fit(X)
+                self.network_.to(self.device_)
+            extras = self._row_targets(X[train_idx], warm)
+            epochs = self.warm_start_epochs if warm else self.epochs
+            pos_weight = self._train(X, y, train_idx, val_idx, extras, epochs, seed)
+        self.network_.eval()
+        self._calibrate(X, y, val_idx, pos_weight)
+        self.n_features_in_ = X.shape[1]
+        self.decision_scores_ = self._logits_numpy(X)
+        self.threshold_ = float(np.quantile(self.decision_scores_, 1.0 - contamination))
+        self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int64)
+        return self
+
+    def _split(self, y: np.ndarray, rng: np.random.RandomState) -> tuple[np.ndarray, np.ndarray]:
+        idx = np.arange(y.shape[0])
+        expected_val_anomalies = y.sum() * self.validation_fraction
+        if self.validation_fraction <= 0 or expected_val_anomalies < MIN_VALIDATION_ANOMALIES:
+            return idx, idx[:0]
+        return train_test_split(idx, test_size=self.validation_fraction, stratify=y, random_state=rng)
+
+    def _train(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        train_idx: np.ndarray,
+        val_idx: np.ndarray,
+        extras: dict[str, torch.Tensor],
+        epochs: int,
+        seed: int,
+    ) -> float:
+        dev, net = self.device_, self.network_
+        Xt = torch.as_tensor(X[train_idx], dtype=torch.float32, device=dev)
+        yt = torch.as_tensor(y[train_idx], dtype=torch.float32, device=dev)
+        extras = {k: v.to(dev) for k, v in extras.items()}
+        n_pos = float(yt.sum())
+        pos_weight_value = (len(yt) - n_pos) / n_pos
+        pos_weight = torch.tensor(pos_weight_value, device=dev)
+        has_val = len(val_idx) > 0
+        if has_val:
+            Xv = torch.as_tensor(X[val_idx], dtype=torch.float32, device=dev)
+            yv = torch.as_tensor(y[val_idx], dtype=torch.float32, device=dev)
+        optimizer = torch.optim.AdamW(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        shuffle = torch.Generator().manual_seed(seed)
+        best_loss, best_state, stale = math.inf, None, 0
+        batch = max(1, min(self.batch_size, len(yt)))
+        for _epoch in tqdm(range(epochs), desc=type(self).__name__, disable=not self.verbose):
+            net.train()
+            order = torch.randperm(len(yt), generator=shuffle).to(dev)
+            for start in range(0, len(yt), batch):
+                rows = order[start : start + batch]
+                loss = self._batch_loss(
+                    net, Xt[rows], yt[rows], {k: v[rows] for k, v in extras.items()}, pos_weight
+                )
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+                optimizer.step()
+            if has_val:
+                net.eval()
+                with torch.inference_mode():
+                    val_loss = float(F.binary_cross_entropy_with_logits(net(Xv), yv, pos_weight=pos_weight))
+                if val_loss < best_loss - 1e-4:
+                    best_loss, best_state, stale = val_loss, copy.deepcopy(net.state_dict()), 0
+                else:
+                    stale += 1
+                    if stale >= self.patience:
+                        break
+        if best_state is not None:
+            net.load_state_dict(best_state)
+        return pos_weight_value
+
+    def _calibrate(self, X: np.ndarray, y: np.ndarray, val_idx: np.ndarray, pos_weight: float) -> None:
+        if len(val_idx) == 0:
+            self.calibration_ = Calibration("sigmoid", slope=1.0, intercept=-math.log(pos_weight))
+        else:
+            self.calibration_ = Calibration.fit(self.calibration, self._logits_numpy(X[val_idx]), y[val_idx])
+
+    # ----------------------------------------------------------------- inference
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "threshold_"):
+            raise NotFittedError(f"This {type(self).__name__} is not fitted yet: call fit(X, y) first")
+
+    def _logits_numpy(self, X: np.ndarray) -> np.ndarray:
+        out = []
+        with torch.inference_mode():
+            for start in range(0, X.shape[0], _PREDICT_CHUNK):
+                xb = torch.as_tensor(
+                    X[start : start + _PREDICT_CHUNK], dtype=torch.float32, device=self.device_
+                )
+                out.append(self.network_(xb).double().cpu().numpy())
+        return np.concatenate(out)
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Raw anomaly scores (logits), ``(n,)`` float64; higher = more anomalous."""
+        self._check_fitted()
+        return self._logits_numpy(check_array_finite(X, n_features=self.n_features_in_))
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """``(n, 2)``; column 1 is the calibrated P(anomaly)."""
+        self._check_fitted()
+        p = self.calibration_.apply_torch(torch.as_tensor(self.decision_function(X))).numpy()
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X: Any) -> np.ndarray:
+        """``(n,)`` int labels: 1 where the decision score exceeds ``threshold_``."""
+        self._check_fitted()
+        return (self.decision_function(X) > self.threshold_).astype(np.int64)
+
+    def anomaly_proba_torch(self, x: torch.Tensor) -> torch.Tensor:
+        """Calibrated P(anomaly), ``(n,)``, fully in torch: the env's hot path.
+
+        No validation (trusted input): ``x`` must be ``(n, n_features_in_)`` float32 on the
+        detector's device. Differentiable w.r.t. ``x`` unless called under inference mode.
+        """
+        return self.calibration_.apply_torch(self.network_(x))
+
+    # ----------------------------------------------------------------- persistence
+    def _saved_params(self) -> dict[str, Any]:
+        return self.get_params(deep=False)
+
+    def save(self, path: str | Path) -> None:
+        """Write hyperparameters, weights and calibration with `torch.save` (plain types only)."""
+        self._check_fitted()
+        state = {
+            "format": _FORMAT_VERSION,
+            "class": type(self).__name__,
+            "params": self._saved_params(),
+            "network_config": self._network_config,
+            "state_dict": {k: v.detach().cpu() for k, v in self.network_.state_dict().items()},
+            "calibration": self.calibration_.to_state(),
+            "n_features_in": int(self.n_features_in_),
+            "threshold": float(self.threshold_),
+            "decision_scores": torch.as_tensor(self.decision_scores_),
+            "n_fit_calls": int(getattr(self, "_n_fit_calls", 1)),
+        }
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp")
+        torch.save(state, tmp)
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: str | Path, device: str | None = None) -> BaseTorchDetector:
+        """Rebuild a fitted detector written by `save` (``torch.load(weights_only=True)``)."""
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"no saved detector at {path}")
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        if state.get("class") != cls.__name__:
+            raise ValueError(f"{path} holds a {state.get('class')!r}, not a {cls.__name__}")
+        det = cls(**state["params"])
+        if device is not None:
+            det.device = device
+        det.device_ = resolve_device(det.device)
+        det._network_config = state["network_config"]
+        det.network_ = det._make_network(det._network_config)
+        det.network_.load_state_dict(state["state_dict"])
+        det.network_.to(det.device_).eval()
+        det.calibration_ = Calibration(**state["calibration"])
+        det.n_features_in_ = state["n_features_in"]
+        det.threshold_ = state["threshold"]
+        det.decision_scores_ = state["decision_scores"].numpy()
+        det.labels_ = (det.decision_scores_ > det.threshold_).astype(np.int64)
+        det._n_fit_calls = state["n_fit_calls"]
+        return det

@@ -1,0 +1,262 @@
+"""`MambaMoEDetector` (MoME): K lightweight Mamba experts behind a top-1 gating network.
+
+Routing:
+    The gate is a small MLP on the standardised raw row. Training routes each row to the top-1
+    expert of the *noisy* gate logits (``logits + gate_noise * N(0, 1)``, so rows explore other
+    experts) and scales the expert's logit by its gate probability, as in the Switch Transformer,
+    so the gate gets gradients; a Switch load-balancing term ``K * sum_k f_k P_k`` keeps the load
+    even. On a fresh fit the gate is also pulled (cross-entropy, ``router_prior_weight``) towards
+    the KMeans partition that chose K, so experts specialise on regions of feature space from the
+    first epoch. Inference is top-1 without noise and runs each expert only on its own rows, so
+    its cost does not grow with K.
+
+Choosing K (``n_experts="auto"``):
+    KMeans (k = 2 .. ``max_experts``) on the standardised training rows (at most 2000 sampled);
+    K is the k with the best silhouette score if that score is at least ``MIN_SILHOUETTE``,
+    otherwise 1 (no cluster structure worth splitting on).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.cluster import KMeans
+from sklearn.metrics import silhouette_score
+from torch import nn
+
+from detectors.base import BaseTorchDetector, check_array_finite
+from detectors.single import MambaBackbone
+from detectors.tokens import Standardize
+
+__all__ = ["MIN_SILHOUETTE", "MambaMoEDetector", "MoMENetwork", "choose_n_experts"]
+
+MIN_SILHOUETTE = 0.25
+
+
+def choose_n_experts(X_std: np.ndarray, max_experts: int, seed: int) -> tuple[int, KMeans | None]:
+    """The documented K rule (see the module docstring); returns K and the fitted KMeans (None if K = 1)."""
+    rng = np.random.RandomState(seed)
+    sample = X_std if len(X_std) <= 2000 else X_std[rng.choice(len(X_std), 2000, replace=False)]
+    best_k, best_score, best_model = 1, MIN_SILHOUETTE, None
+    for k in range(2, min(max_experts, len(sample) - 1) + 1):
+        model = KMeans(n_clusters=k, n_init=3, random_state=seed).fit(sample)
+        score = silhouette_score(sample, model.labels_, sample_size=min(len(sample), 1000), random_state=seed)
+        if score >= best_score:
+            best_k, best_score, best_model = k, score, model
+    return best_k, best_model
+
+
+class MoMENetwork(nn.Module):
+    """Standardisation -> gate MLP -> top-1 of K `MambaBackbone` experts -> logit."""
+
+    def __init__(
+        self, n_features: int, n_experts: int, gate_hidden: int, gate_noise: float, **expert: Any
+    ) -> None:
+        super().__init__()
+        self.n_experts, self.gate_noise = n_experts, gate_noise
+        self.standardize = Standardize(n_features)
+        self.gate = nn.Sequential(
+            nn.Linear(n_features, gate_hidden), nn.GELU(), nn.Linear(gate_hidden, n_experts)
+        )
+        self.experts = nn.ModuleList(MambaBackbone(n_features, **expert) for _ in range(n_experts))
+
+    def route(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Top-1 expert index and its gate probability for standardised rows ``z``."""
+        gate_prob, choice = torch.softmax(self.gate(z), dim=-1).max(dim=-1)
+        return choice, gate_prob
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Inference: ``(n, n_features)`` raw rows -> ``(n,)`` logits; each expert sees only its rows."""
+        z = self.standardize(x)
+        if self.n_experts == 1:
+            return self.experts[0](z)
+        choice, gate_prob = self.route(z)
+        if z.shape[0] == 1:
+            return self.experts[int(choice)](z) * gate_prob
+        order = torch.argsort(choice)
+        counts = torch.bincount(choice, minlength=self.n_experts).tolist()
+        parts = [self.experts[k](rows) for k, rows in enumerate(z[order].split(counts)) if counts[k]]
+        return torch.cat(parts)[torch.argsort(order)] * gate_prob
+
+    def training_forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Noisy top-1 routing: returns (logits, load-balancing loss, clean gate logits)."""
+        z = self.standardize(x)
+        gate_logits = self.gate(z)
+        if self.n_experts == 1:
+            return self.experts[0](z), gate_logits.new_zeros(()), gate_logits
+        noisy = gate_logits + self.gate_noise * torch.randn_like(gate_logits)
+        choice = noisy.argmax(dim=-1)
+        gate_prob = torch.softmax(noisy, dim=-1).gather(1, choice[:, None]).squeeze(1)
+        logits = z.new_empty(z.shape[0])
+        for k in range(self.n_experts):
+            rows = (choice == k).nonzero().squeeze(1)
+            if rows.numel():
+                logits = logits.index_put((rows,), self.experts[k](z[rows]))
+        routed_share = torch.bincount(choice, minlength=self.n_experts).float() / z.shape[0]
+        balance = self.n_experts * (routed_share * torch.softmax(gate_logits, dim=-1).mean(0)).sum()
+        return logits * gate_prob, balance, gate_logits
+
+
+class MambaMoEDetector(BaseTorchDetector):
+    """Mixture of Mamba Experts (MoME): the deployment detector.
+
+    Same API, training loop, calibration and persistence as `detectors.MambaDetector`; see the
+    module docstring for routing and the choice of K.
+
+    Args:
+        n_experts: Number of experts, or ``"auto"`` (KMeans + silhouette, capped by ``max_experts``).
+        max_experts: Upper bound for ``"auto"``.
+        epochs, warm_start_epochs, lr, weight_decay, batch_size: Training loop (as `MambaDetector`).
+        d_model, n_layers, d_state, expand, max_tokens: Size of *each* expert.
+        gate_hidden: Hidden width of the gate MLP.
+        gate_noise: Std of the Gaussian noise on gate logits during training.
+        balance_coef: Weight of the Switch load-balancing loss.
+        router_prior_weight: Weight of the cross-entropy pulling the gate to the KMeans partition
+            (fresh fits only).
+        teacher: Optional fitted `MambaDetector` (or any detector with ``decision_function``) to
+            distil from: its sigmoid scores are soft targets on the training rows.
+        distill_weight: Weight of the distillation loss.
+        validation_fraction, patience, calibration, contamination, random_state, device, verbose:
+            As `MambaDetector`.
+    """
+
+    def __init__(
+        self,
+        *,
+        n_experts: int | str = "auto",
+        max_experts: int = 8,
+        epochs: int = 20,
+        warm_start_epochs: int = 5,
+        lr: float = 5e-3,
+        weight_decay: float = 1e-4,
+        batch_size: int = 128,
+        d_model: int = 16,
+        n_layers: int = 1,
+        d_state: int = 4,
+        expand: int = 2,
+        max_tokens: int = 12,
+        gate_hidden: int = 32,
+        gate_noise: float = 1.0,
+        balance_coef: float = 0.01,
+        router_prior_weight: float = 0.1,
+        teacher: Any = None,
+        distill_weight: float = 0.5,
+        validation_fraction: float = 0.2,
+        patience: int = 4,
+        calibration: str = "sigmoid",
+        contamination: float | None = None,
+        random_state: int | None = 0,
+        device: str = "auto",
+        verbose: bool = False,
+    ) -> None:
+        self.n_experts = n_experts
+        self.max_experts = max_experts
+        self.epochs = epochs
+        self.warm_start_epochs = warm_start_epochs
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.d_model = d_model
+        self.n_layers = n_layers
+        self.d_state = d_state
+        self.expand = expand
+        self.max_tokens = max_tokens
+        self.gate_hidden = gate_hidden
+        self.gate_noise = gate_noise
+        self.balance_coef = balance_coef
+        self.router_prior_weight = router_prior_weight
+        self.teacher = teacher
+        self.distill_weight = distill_weight
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.calibration = calibration
+        self.contamination = contamination
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    @property
+    def n_experts_(self) -> int:
+        """The number of experts actually used (after the ``"auto"`` rule)."""
+        return int(self._network_config["n_experts"])
+
+    def _make_network(self, config: dict[str, Any]) -> nn.Module:
+        return MoMENetwork(
+            config["n_features"],
+            config["n_experts"],
+            gate_hidden=self.gate_hidden,
+            gate_noise=self.gate_noise,
+            d_model=self.d_model,
+            n_layers=self.n_layers,
+            d_state=self.d_state,
+            max_tokens=self.max_tokens,
+            expand=self.expand,
+        )
+
+    def _standardized(self, X: np.ndarray) -> np.ndarray:
+        std = X.std(axis=0)
+        return (X - X.mean(axis=0)) / np.where(std > 1e-8, std, 1.0)
+
+    def _prepare_fit(self, X: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+        seed = 0 if self.random_state is None else int(self.random_state)
+        X_std = self._standardized(X)
+        if self.n_experts == "auto":
+            k, kmeans = choose_n_experts(X_std, self.max_experts, seed)
+        elif isinstance(self.n_experts, (int, np.integer)) and self.n_experts >= 1:
+            k = int(self.n_experts)
+            kmeans = KMeans(n_clusters=k, n_init=3, random_state=seed).fit(X_std) if k > 1 else None
+        else:
+            raise ValueError(f"n_experts must be a positive int or 'auto', got {self.n_experts!r}")
+        self._kmeans, self._kmeans_stats = (
+            kmeans,
+            (X.mean(axis=0), np.where(X.std(axis=0) > 1e-8, X.std(axis=0), 1.0)),
+        )
+        return {"n_features": X.shape[1], "n_experts": k}
+
+    def _row_targets(self, X_train: np.ndarray, warm: bool) -> dict[str, torch.Tensor]:
+        targets: dict[str, torch.Tensor] = {}
+        if not warm and getattr(self, "_kmeans", None) is not None and self.router_prior_weight > 0:
+            mean, scale = self._kmeans_stats
+            targets["route"] = torch.as_tensor(
+                self._kmeans.predict((X_train - mean) / scale), dtype=torch.long
+            )
+        if self.teacher is not None and self.distill_weight > 0:
+            scores = self.teacher.decision_function(X_train)
+            targets["teacher"] = torch.sigmoid(torch.as_tensor(scores, dtype=torch.float32))
+        self._kmeans = None  # only needed for this fit
+        return targets
+
+    def _batch_loss(
+        self,
+        net: nn.Module,
+        xb: torch.Tensor,
+        yb: torch.Tensor,
+        extras: dict[str, torch.Tensor],
+        pos_weight: torch.Tensor,
+    ) -> torch.Tensor:
+        logits, balance, gate_logits = net.training_forward(xb)
+        loss = (
+            F.binary_cross_entropy_with_logits(logits, yb, pos_weight=pos_weight)
+            + self.balance_coef * balance
+        )
+        if "route" in extras:
+            loss = loss + self.router_prior_weight * F.cross_entropy(gate_logits, extras["route"])
+        if "teacher" in extras:
+            loss = loss + self.distill_weight * F.binary_cross_entropy_with_logits(logits, extras["teacher"])
+        return loss
+
+    def _saved_params(self) -> dict[str, Any]:
+        params = self.get_params(deep=False)
+        params["teacher"] = None  # a teacher is a training-time input, not part of the model
+        return params
+
+    def assign_experts(self, X: Any) -> np.ndarray:
+        """Index of the expert that scores each row at inference, ``(n,)`` int."""
+        self._check_fitted()
+        X = check_array_finite(X, n_features=self.n_features_in_)
+        with torch.inference_mode():
+            z = self.network_.standardize(torch.as_tensor(X, dtype=torch.float32, device=self.device_))
+            return self.network_.route(z)[0].cpu().numpy().astype(np.int64)

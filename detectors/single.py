@@ -1,0 +1,132 @@
+"""`MambaDetector`: one bidirectional Mamba model over feature tokens (the training-time detector)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from detectors.base import BaseTorchDetector
+from detectors.mamba import BidirectionalMamba
+from detectors.tokens import FeatureTokenizer, Standardize
+
+__all__ = ["MambaBackbone", "MambaNetwork", "MambaDetector"]
+
+
+class MambaBackbone(nn.Module):
+    """Standardised rows -> tokens -> ``n_layers`` residual bidirectional Mamba layers -> mean pool -> logit.
+
+    Each layer is ``h = h + BiMamba(RMSNorm(h))`` (pre-norm, as in mamba-ssm's ``Block``).
+    """
+
+    def __init__(
+        self, n_features: int, d_model: int, n_layers: int, d_state: int, max_tokens: int, expand: int = 2
+    ) -> None:
+        super().__init__()
+        self.tokenizer = FeatureTokenizer(n_features, d_model, max_tokens)
+        self.norms = nn.ModuleList(nn.RMSNorm(d_model) for _ in range(n_layers))
+        self.layers = nn.ModuleList(
+            BidirectionalMamba(d_model, d_state, expand=expand) for _ in range(n_layers)
+        )
+        self.final_norm = nn.RMSNorm(d_model)
+        self.head = nn.Linear(d_model, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(n, n_features)`` standardised rows -> ``(n,)`` logits."""
+        h = self.tokenizer(x)
+        for norm, layer in zip(self.norms, self.layers, strict=True):
+            h = h + layer(norm(h))
+        return self.head(self.final_norm(h).mean(dim=1)).squeeze(-1)
+
+
+class MambaNetwork(nn.Module):
+    """Raw rows -> logits: fixed standardisation followed by a `MambaBackbone`."""
+
+    def __init__(self, n_features: int, **backbone: Any) -> None:
+        super().__init__()
+        self.standardize = Standardize(n_features)
+        self.backbone = MambaBackbone(n_features, **backbone)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(n, n_features)`` raw rows -> ``(n,)`` logits."""
+        return self.backbone(self.standardize(x))
+
+
+class MambaDetector(BaseTorchDetector):
+    """Supervised tabular anomaly detector: a single bidirectional Mamba over feature tokens.
+
+    Every feature (or patch of features when ``n_features > max_tokens``, see
+    `detectors.tokens.patch_layout`) becomes a token; ``n_layers`` residual bidirectional Mamba
+    layers mix them; the mean-pooled sequence gives one logit. Trained with class-weighted BCE
+    (``pos_weight = n_normal / n_anomaly``), AdamW, early stopping on a stratified validation
+    split, then calibrated (see `detectors.base` for the split / calibration rules).
+
+    Args:
+        epochs: Maximum training epochs of a fresh fit.
+        warm_start_epochs: Epochs of a ``fit(..., warm_start=True)`` call.
+        lr: AdamW learning rate.
+        weight_decay: AdamW weight decay.
+        batch_size: Mini-batch size.
+        d_model: Token width.
+        n_layers: Number of bidirectional Mamba layers.
+        d_state: SSM state size.
+        expand: Mamba inner expansion (``d_inner = expand * d_model``).
+        max_tokens: Upper bound on the sequence length (features are patched beyond it).
+        validation_fraction: Share of rows held out for early stopping and calibration.
+        patience: Epochs without validation-loss improvement before stopping.
+        calibration: ``"sigmoid"`` (Platt) or ``"isotonic"``.
+        contamination: Expected anomaly share for ``threshold_``; None = labeled-anomaly share.
+        random_state: Seed for splits, shuffles and initialisation (same seed -> same scores on CPU).
+        device: ``"auto"`` (CUDA if available), ``"cpu"``, ``"cuda"``, ...
+        verbose: Show a tqdm progress bar over epochs.
+    """
+
+    def __init__(
+        self,
+        *,
+        epochs: int = 20,
+        warm_start_epochs: int = 5,
+        lr: float = 5e-3,
+        weight_decay: float = 1e-4,
+        batch_size: int = 128,
+        d_model: int = 24,
+        n_layers: int = 2,
+        d_state: int = 4,
+        expand: int = 2,
+        max_tokens: int = 12,
+        validation_fraction: float = 0.2,
+        patience: int = 4,
+        calibration: str = "sigmoid",
+        contamination: float | None = None,
+        random_state: int | None = 0,
+        device: str = "auto",
+        verbose: bool = False,
+    ) -> None:
+        self.epochs = epochs
+        self.warm_start_epochs = warm_start_epochs
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.d_model = d_model
+        self.n_layers = n_layers
+        self.d_state = d_state
+        self.expand = expand
+        self.max_tokens = max_tokens
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.calibration = calibration
+        self.contamination = contamination
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    def _make_network(self, config: dict[str, Any]) -> nn.Module:
+        return MambaNetwork(
+            config["n_features"],
+            d_model=self.d_model,
+            n_layers=self.n_layers,
+            d_state=self.d_state,
+            max_tokens=self.max_tokens,
+            expand=self.expand,
+        )

@@ -1,0 +1,68 @@
+"""Validation helpers and calibration."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from sklearn.isotonic import IsotonicRegression
+
+from detectors.base import Calibration, check_array_finite, check_labels, resolve_device
+
+
+def test_check_array_finite_rejects_bad_input():
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        check_array_finite(np.array([[1.0, np.nan]]))
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        check_array_finite(np.array([[1.0, np.inf]]))
+    with pytest.raises(ValueError, match="2-D"):
+        check_array_finite(np.ones(3))
+    with pytest.raises(ValueError, match="empty"):
+        check_array_finite(np.ones((0, 3)))
+    with pytest.raises(ValueError, match="fitted with 4"):
+        check_array_finite(np.ones((2, 3)), n_features=4)
+    with pytest.raises(TypeError, match="numeric"):
+        check_array_finite([["a", "b"]])
+    out = check_array_finite([[1, 2], [3, 4]])
+    assert out.dtype == np.float64 and out.shape == (2, 2)
+
+
+def test_check_labels():
+    with pytest.raises(ValueError, match="y is None.*IForest"):
+        check_labels(None, 3)
+    with pytest.raises(ValueError, match="single class.*labeled anomaly"):
+        check_labels(np.zeros(3), 3)
+    with pytest.raises(ValueError, match="single class"):
+        check_labels(np.ones(3), 3)
+    with pytest.raises(ValueError, match="binary"):
+        check_labels(np.array([0, 2, 1]), 3)
+    with pytest.raises(ValueError, match="shape"):
+        check_labels(np.array([0, 1]), 3)
+    assert check_labels(np.array([True, False]), 2).tolist() == [1, 0]
+
+
+def test_isotonic_calibration_in_torch_matches_sklearn():
+    rng = np.random.RandomState(0)
+    logits = rng.normal(size=200)
+    y = (rng.uniform(size=200) < 1 / (1 + np.exp(-2 * logits))).astype(int)
+    cal = Calibration.fit("isotonic", logits, y)
+    grid = np.linspace(-4, 4, 50)
+    expected = IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1).fit(logits, y).predict(grid)
+    got = cal.apply_torch(torch.as_tensor(grid)).numpy()
+    np.testing.assert_allclose(got, expected, atol=1e-9)
+
+
+def test_sigmoid_calibration_is_monotone_probability():
+    rng = np.random.RandomState(0)
+    logits = rng.normal(size=300)
+    y = (logits + rng.normal(scale=0.5, size=300) > 1).astype(int)
+    cal = Calibration.fit("sigmoid", logits, y)
+    p = cal.apply_torch(torch.linspace(-3, 3, 20)).numpy()
+    assert np.all(np.diff(p) > 0) and p.min() >= 0 and p.max() <= 1
+    with pytest.raises(ValueError, match="calibration"):
+        Calibration("bogus")
+
+
+def test_resolve_device():
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")

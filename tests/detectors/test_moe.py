@@ -1,0 +1,113 @@
+"""MambaMoEDetector: contract, routing, choice of K, quality floors, persistence, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import roc_auc_score
+
+from detectors import MambaDetector, MambaMoEDetector, NotFittedError
+from detectors.moe import choose_n_experts
+from hydra_env.datasets import adbench_split, load
+from tests.detectors.conftest import TINY_MOE, TINY_SINGLE
+
+
+@pytest.fixture(scope="module")
+def blob_moe(blobs):
+    X, y = blobs
+    return MambaMoEDetector(n_experts=4, random_state=0, **TINY_MOE).fit(X, y)
+
+
+def test_contract_after_fit(blob_moe, blobs):
+    X, _ = blobs
+    assert blob_moe.n_experts_ == 4 and blob_moe.n_features_in_ == X.shape[1]
+    assert blob_moe.decision_scores_.shape == (len(X),) and blob_moe.labels_.shape == (len(X),)
+    proba = blob_moe.predict_proba(X)
+    assert proba.shape == (len(X), 2) and proba.min() >= 0 and proba.max() <= 1
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert set(np.unique(blob_moe.predict(X))) <= {0, 1}
+
+
+def test_routing_uses_every_expert_on_clustered_data(blob_moe, blobs):
+    X, y = blobs
+    counts = np.bincount(blob_moe.assign_experts(X[y == 0]), minlength=4)
+    assert (counts > 0).all(), counts
+
+
+def test_batched_inference_equals_row_by_row(blob_moe, blobs):
+    """Gathering rows per expert must give each row the score its own expert gives it alone."""
+    X, _ = blobs
+    rows = X[::37]
+    batched = blob_moe.decision_function(rows)
+    single = np.array([blob_moe.decision_function(r[None]) for r in rows]).ravel()
+    np.testing.assert_allclose(batched, single, rtol=1e-5, atol=1e-5)
+    x = torch.as_tensor(rows, dtype=torch.float32)
+    with torch.inference_mode():
+        np.testing.assert_allclose(
+            blob_moe.anomaly_proba_torch(x).numpy(), blob_moe.predict_proba(rows)[:, 1], atol=1e-5
+        )
+
+
+def test_auto_k_finds_the_clusters(blobs):
+    X, y = blobs
+    X_std = (X - X.mean(0)) / X.std(0)
+    k, _ = choose_n_experts(X_std[y == 0], max_experts=8, seed=0)
+    assert k == 4
+    k_noise, _ = choose_n_experts(np.random.RandomState(0).normal(size=(300, 6)), max_experts=8, seed=0)
+    assert k_noise == 1
+
+
+def test_quality_floor_on_wdbc_and_distillation():
+    split = adbench_split(*load("wdbc"), la=1.0, seed=1)
+    moe = MambaMoEDetector(n_experts=2, random_state=0, **TINY_MOE).fit(split.X_train, split.y_train)
+    auc = roc_auc_score(split.y_test, moe.decision_function(split.X_test))
+    assert auc > 0.9, auc
+    teacher = MambaDetector(random_state=0, **TINY_SINGLE).fit(split.X_train, split.y_train)
+    student = MambaMoEDetector(n_experts=2, teacher=teacher, random_state=0, **TINY_MOE)
+    student.fit(split.X_train, split.y_train)
+    assert roc_auc_score(split.y_test, student.decision_function(split.X_test)) > 0.9
+
+
+def test_quality_floor_on_cardio_partially_labeled(shared_data_dir):
+    split = adbench_split(*load("6_cardio.npz", data_dir=shared_data_dir), la=0.1, seed=1)
+    moe = MambaMoEDetector(n_experts=2, random_state=0, **TINY_MOE).fit(split.X_train, split.y_train)
+    auc = roc_auc_score(split.y_test, moe.decision_function(split.X_test))
+    assert auc > 0.8, auc
+
+
+def test_same_seed_same_scores_and_save_load(blob_moe, blobs, tmp_path):
+    X, y = blobs
+    again = MambaMoEDetector(n_experts=4, random_state=0, **TINY_MOE).fit(X, y)
+    np.testing.assert_array_equal(again.decision_scores_, blob_moe.decision_scores_)
+    blob_moe.save(tmp_path / "moe.pt")
+    loaded = MambaMoEDetector.load(tmp_path / "moe.pt")
+    assert loaded.n_experts_ == 4
+    np.testing.assert_array_equal(loaded.decision_function(X), blob_moe.decision_function(X))
+    with pytest.raises(ValueError, match="MambaDetector"):
+        MambaDetector.load(tmp_path / "moe.pt")
+
+
+def test_warm_start_changes_scores_and_keeps_experts(blobs):
+    X, y = blobs
+    det = MambaMoEDetector(n_experts=4, random_state=0, warm_start_epochs=2, **TINY_MOE).fit(X, y)
+    before = det.decision_function(X)
+    extra = np.random.RandomState(1).uniform(-25, 25, size=(20, X.shape[1]))
+    det.fit(np.vstack([X, extra]), np.r_[y, np.ones(20, dtype=int)], warm_start=True)
+    assert det.n_experts_ == 4 and not np.allclose(before, det.decision_function(X))
+
+
+def test_bad_input_errors(blob_moe, blobs):
+    X, y = blobs
+    with pytest.raises(NotFittedError):
+        MambaMoEDetector().predict(X)
+    with pytest.raises(ValueError, match="features"):
+        blob_moe.predict(X[:, :3])
+    bad = X.copy()
+    bad[0, 0] = np.inf
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        blob_moe.decision_function(bad)
+    with pytest.raises(ValueError, match="single class"):
+        MambaMoEDetector(**TINY_MOE).fit(X, np.zeros(len(X), dtype=int))
+    with pytest.raises(ValueError, match="n_experts"):
+        MambaMoEDetector(n_experts=0, **TINY_MOE).fit(X, y)
