@@ -17,6 +17,7 @@ import json
 import os
 import subprocess
 import sys
+import importlib.util
 import time
 from pathlib import Path
 
@@ -29,21 +30,12 @@ from hydra_env.datasets import adbench_split, load
 
 
 def _baselines(seed: int) -> dict:
-    makers = {}
-    try:
-        from pyod.models.iforest import IForest
+    """IForest and CatBoost through the same adapters (library defaults) the ADBench runner uses."""
+    from detectors.adapters import PyODAdapter, SupervisedAdapter
 
-        makers["IForest (pyod)"] = lambda: IForest(random_state=seed)
-    except ImportError:
-        pass
-    try:
-        from catboost import CatBoostClassifier
-
-        makers["CatBoost"] = lambda: CatBoostClassifier(
-            iterations=300, random_seed=seed, verbose=False, thread_count=1, auto_class_weights="Balanced"
-        )
-    except ImportError:
-        pass
+    makers = {"IForest (pyod)": lambda: PyODAdapter("iforest", random_state=seed)}
+    if importlib.util.find_spec("catboost") is not None:
+        makers["CatBoost"] = lambda: SupervisedAdapter("catboost", random_state=seed, n_jobs=1)
     return makers
 
 
@@ -63,9 +55,7 @@ def _score_fn(model):
                 return model.anomaly_proba_torch(X)
 
         return torch_fn, True
-    if hasattr(model, "decision_function") and not hasattr(model, "get_cat_feature_indices"):
-        return model.decision_function, False
-    return (lambda X: model.predict_proba(X)[:, 1]), False
+    return model.decision_function, False
 
 
 def _time(fn, X, repeats: int) -> float:
