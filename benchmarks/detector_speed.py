@@ -13,11 +13,11 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import subprocess
 import sys
-import importlib.util
 import time
 from pathlib import Path
 
