@@ -1,0 +1,366 @@
+"""Configuration of a Swift Hydra run: named compute budgets and the run's own settings.
+
+One dataclass per concern, so a setting has a single name in the CLI, in ``config.json`` and in
+the Python API:
+
+* :class:`Budget` says *how much* work a run does (rounds, agent steps, detector epochs...).
+  Named presets live in :data:`BUDGETS`: ``tiny`` (tests and CI), ``small`` (the CLI default,
+  a couple of minutes on a laptop) and ``paper`` (the paper's scale).
+* :class:`TrainConfig` says *what* to run (dataset, algorithm, label ratio, seed...) and which
+  budget to use, with optional per-field overrides.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How much work one Swift Hydra run does.
+
+    Attributes:
+        name: Preset name (informational once overrides are applied).
+        rounds: Closed-loop rounds (learn -> generate -> select -> retrain). 0 is the
+            no-augmentation control.
+        steps_per_round: Environment steps the agent learns from in each round.
+        candidates_per_round: Synthetic candidates the policy generates after learning, per round.
+        top_l: Candidates with the highest reward kept per round (they join the training set
+            with label 1).
+        episode_length: Steps per environment episode (the env's ``max_steps``).
+        n_envs: Parallel environment copies the agent learns from.
+        vae_epochs: Conditional-VAE epochs before the first round.
+        vae_epochs_per_round: VAE epochs (warm start) on train + kept set after each round.
+        detector_epochs: Epochs of the in-loop ``MambaDetector`` before the first round.
+        detector_epochs_per_round: Epochs (warm start) of the in-loop detector after each round.
+        deploy_epochs: Epochs of the deployment ``MambaMoEDetector`` (trained from scratch).
+        n_experts: Experts of the deployment Mixture-of-Mamba-Experts.
+        d_model: Width of the Mamba blocks (in-loop and deployment detectors).
+        n_layers: Bidirectional Mamba layers of the detectors.
+        latent_dim: Latent size of the conditional VAE (the agent's action space).
+        gradient_steps: Ascent steps of the ``gradient`` policy per generation.
+    """
+
+    name: str
+    rounds: int
+    steps_per_round: int
+    candidates_per_round: int
+    top_l: int
+    episode_length: int = 16
+    n_envs: int = 1
+    vae_epochs: int = 60
+    vae_epochs_per_round: int = 10
+    detector_epochs: int = 20
+    detector_epochs_per_round: int = 5
+    deploy_epochs: int = 20
+    n_experts: int = 3
+    d_model: int = 16
+    n_layers: int = 2
+    latent_dim: int = 8
+    gradient_steps: int = 30
+
+    def __post_init__(self) -> None:
+        for name in (
+            "rounds",
+            "steps_per_round",
+            "candidates_per_round",
+            "top_l",
+            "vae_epochs",
+            "vae_epochs_per_round",
+            "detector_epochs",
+            "detector_epochs_per_round",
+            "deploy_epochs",
+            "gradient_steps",
+        ):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"Budget.{name} must be a non-negative integer, got {value!r}")
+        for name in ("episode_length", "n_envs", "n_experts", "d_model", "n_layers", "latent_dim"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"Budget.{name} must be a positive integer, got {value!r}")
+        if self.rounds > 0 and self.steps_per_round < 1:
+            raise ValueError("Budget.steps_per_round must be >= 1 when rounds > 0")
+        if self.top_l > self.candidates_per_round:
+            raise ValueError(
+                f"Budget.top_l ({self.top_l}) cannot exceed candidates_per_round ({self.candidates_per_round})"
+            )
+
+    def replace(self, **overrides: Any) -> Budget:
+        """A copy with some fields changed (validated again)."""
+        unknown = sorted(set(overrides) - {f.name for f in dataclasses.fields(self)})
+        if unknown:
+            raise ValueError(f"unknown budget field(s) {unknown}; fields: {budget_fields()}")
+        return dataclasses.replace(self, **overrides)
+
+
+BUDGETS: dict[str, Budget] = {
+    # Seconds: the whole loop on the embedded wdbc, for tests and CI.
+    "tiny": Budget(
+        name="tiny",
+        rounds=2,
+        steps_per_round=64,
+        candidates_per_round=32,
+        top_l=8,
+        episode_length=8,
+        vae_epochs=15,
+        vae_epochs_per_round=2,
+        detector_epochs=3,
+        detector_epochs_per_round=1,
+        deploy_epochs=3,
+        n_experts=2,
+        d_model=8,
+        n_layers=1,
+        latent_dim=4,
+        gradient_steps=10,
+    ),
+    # The CLI default: `swift-hydra train` (wdbc, PPO) with its control in under 3 minutes on 2 cores.
+    "small": Budget(
+        name="small",
+        rounds=3,
+        steps_per_round=1024,
+        candidates_per_round=256,
+        top_l=32,
+        episode_length=16,
+        vae_epochs=80,
+        vae_epochs_per_round=10,
+        detector_epochs=15,
+        detector_epochs_per_round=4,
+        deploy_epochs=15,
+        n_experts=3,
+        d_model=16,
+        latent_dim=8,
+        gradient_steps=30,
+    ),
+    # The paper's scale (hours on a CPU; meant for a GPU).
+    "paper": Budget(
+        name="paper",
+        rounds=10,
+        steps_per_round=20_000,
+        candidates_per_round=2_000,
+        top_l=200,
+        episode_length=32,
+        n_envs=4,
+        vae_epochs=300,
+        vae_epochs_per_round=30,
+        detector_epochs=50,
+        detector_epochs_per_round=10,
+        deploy_epochs=50,
+        n_experts=4,
+        d_model=32,
+        latent_dim=16,
+        gradient_steps=100,
+    ),
+}
+
+
+def budget_fields() -> list[str]:
+    """Names of the fields a budget override may set."""
+    return [f.name for f in dataclasses.fields(Budget) if f.name != "name"]
+
+
+def get_budget(name: str | Budget, **overrides: Any) -> Budget:
+    """The named preset (or the given budget) with ``overrides`` applied.
+
+    Raises:
+        ValueError: unknown preset name or field.
+    """
+    if isinstance(name, Budget):
+        budget = name
+    elif name in BUDGETS:
+        budget = BUDGETS[name]
+    else:
+        raise ValueError(f"unknown budget {name!r}; choose one of {sorted(BUDGETS)}")
+    return budget.replace(**overrides) if overrides else budget
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines one ``swift-hydra train`` run (saved as ``config.json``).
+
+    Attributes:
+        dataset: Embedded name (``wdbc``, ``wine``), an ADBench name (``cardio``, ``6_cardio``)
+            or a path to an ``.npz`` file with ``X`` and ``y``.
+        algo: Generation policy: an SB3 algorithm (``ppo``, ``sac``, ``td3``, ``a2c``, ``ddpg``,
+            ``tqc``) or a non-RL policy (``random``, ``gradient``).
+        la: Ratio of labeled anomalies in the training split (ADBench protocol); must be > 0.
+        seed: Seed of the split and of every model in the run.
+        budget: Budget preset name.
+        budget_overrides: Fields of the preset to change (e.g. ``{"rounds": 0}``).
+        algo_kwargs: Keyword arguments of the agent's constructor (``learning_rate``,
+            ``policy_kwargs``...); they win over ``hyperparams`` and the budget's defaults.
+        hyperparams: Optional rl-zoo3 style yaml file (top-level key ``SwiftHydra-v0``).
+        data_dir: Folder of ADBench ``.npz`` files for non-embedded datasets.
+        val_fraction: Share of the training split carved out (stratified) for model selection.
+        deterministic: Whether generation rollouts use the policy's mean action.
+        deploy: ``"scratch"``: the deployment MoME is trained from scratch on train + kept
+            synthetic anomalies.
+        control: Also train the no-augmentation control (same deployment detector, train only).
+        device: Torch device of the VAE and detectors (``cpu``, ``cuda``); the agent stays on the CPU.
+        tensorboard: Write SB3 tensorboard logs under ``<run_dir>/tensorboard``.
+        progress: Show progress bars.
+    """
+
+    dataset: str = "wdbc"
+    algo: str = "ppo"
+    la: float = 0.1
+    seed: int = 1
+    budget: str = "small"
+    budget_overrides: dict[str, Any] = field(default_factory=dict)
+    algo_kwargs: dict[str, Any] = field(default_factory=dict)
+    hyperparams: str | None = None
+    data_dir: str | None = None
+    val_fraction: float = 0.2
+    deterministic: bool = True
+    deploy: str = "scratch"
+    control: bool = True
+    device: str = "cpu"
+    tensorboard: bool = False
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if not 0.0 < float(self.la) <= 1.0:
+            raise ValueError(
+                f"la must be in (0, 1], got {self.la}: Swift Hydra conditions its generator and its "
+                "agent's start states on labeled anomalies, so it has no unsupervised (la=0) path"
+            )
+        if not 0.0 < self.val_fraction < 0.5:
+            raise ValueError(f"val_fraction must be in (0, 0.5), got {self.val_fraction}")
+        if self.deploy != "scratch":
+            raise ValueError(f"deploy must be 'scratch', got {self.deploy!r}")
+        self.resolved_budget()  # validates the preset and overrides early
+
+    def resolved_budget(self) -> Budget:
+        """The budget preset with ``budget_overrides`` applied."""
+        return get_budget(self.budget, **self.budget_overrides)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict, including the resolved budget (for ``config.json``)."""
+        data = dataclasses.asdict(self)
+        data["resolved_budget"] = dataclasses.asdict(self.resolved_budget())
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """Inverse of :meth:`to_dict` (ignores the informational ``resolved_budget``)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+# ----------------------------------------------------------------------------- rl-zoo3 style hyperparameters
+ENV_ID = "SwiftHydra-v0"
+HYPERPARAMS_DIR = Path(__file__).resolve().parent / "hyperparams"
+# rl-zoo3 keys that configure the experiment rather than the agent's constructor.
+_ZOO_IGNORED = ("n_timesteps", "policy")
+_ZOO_UNSUPPORTED = (
+    "normalize",
+    "env_wrapper",
+    "frame_stack",
+    "vec_env_wrapper",
+    "callback",
+    "normalize_kwargs",
+)
+
+
+def default_hyperparams_file(algo: str) -> Path | None:
+    """The packaged ``agents/hyperparams/<algo>.yml``, if there is one."""
+    path = HYPERPARAMS_DIR / f"{algo}.yml"
+    return path if path.is_file() else None
+
+
+def read_hyperparams(path: str | Path, env_id: str = ENV_ID) -> dict[str, Any]:
+    """The raw entry of ``env_id`` in an rl-zoo3 style yaml file (values not yet converted).
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: not yaml, no ``env_id`` key, or not a mapping.
+    """
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"hyperparameter file not found: {path}")
+    try:
+        content = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise ValueError(f"{path} is not valid yaml: {err}") from err
+    if not isinstance(content, dict) or env_id not in content:
+        keys = list(content) if isinstance(content, dict) else []
+        raise ValueError(f"{path} has no top-level key {env_id!r} (rl-zoo3 format); found {keys}")
+    entry = content[env_id] or {}
+    if not isinstance(entry, dict):
+        raise ValueError(f"{path}: the {env_id!r} entry must be a mapping of hyperparameters")
+    return dict(entry)
+
+
+def convert_hyperparams(raw: dict[str, Any], latent_dim: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """rl-zoo3 conventions -> ``(algo_kwargs, budget_overrides)``.
+
+    * ``policy_kwargs: "dict(net_arch=[64, 64])"`` is evaluated as rl-zoo3 does (names ``dict``, ``nn``,
+      ``th`` available); the file is trusted like any config file.
+    * ``lin_3e-4`` strings become linear schedules (SB3 progress 1 -> 0).
+    * ``noise_type`` (``normal``/``ornstein-uhlenbeck``) + ``noise_std`` become ``action_noise``.
+    * ``n_envs`` sets the budget's ``n_envs``; ``n_timesteps`` and ``policy`` are ignored (the budget
+      sets the steps, the policy is always an MLP).
+
+    Raises:
+        ValueError: keys rl-zoo3 supports that Swift Hydra does not (``normalize``, wrappers...).
+    """
+    kwargs = dict(raw)
+    unsupported = sorted(set(kwargs) & set(_ZOO_UNSUPPORTED))
+    if unsupported:
+        raise ValueError(f"hyperparameters {unsupported} are not supported by swift-hydra train")
+    budget_overrides: dict[str, Any] = {}
+    if "n_envs" in kwargs:
+        budget_overrides["n_envs"] = int(kwargs.pop("n_envs"))
+    for key in _ZOO_IGNORED:
+        kwargs.pop(key, None)
+    noise_type, noise_std = kwargs.pop("noise_type", None), kwargs.pop("noise_std", None)
+    if noise_type is not None:
+        kwargs["action_noise"] = _action_noise(str(noise_type), float(noise_std or 0.1), latent_dim)
+    if isinstance(kwargs.get("policy_kwargs"), str):
+        kwargs["policy_kwargs"] = _eval_policy_kwargs(kwargs["policy_kwargs"])
+    for key, value in list(kwargs.items()):
+        if isinstance(value, str) and value.startswith("lin_"):
+            kwargs[key] = _linear_schedule(value)
+    return kwargs, budget_overrides
+
+
+def _eval_policy_kwargs(text: str) -> dict[str, Any]:
+    import torch
+    from torch import nn
+
+    try:
+        value = eval(text, {"__builtins__": {}}, {"dict": dict, "nn": nn, "th": torch, "list": list})  # noqa: S307
+    except Exception as err:
+        raise ValueError(f"cannot evaluate policy_kwargs {text!r}: {err}") from err
+    if not isinstance(value, dict):
+        raise ValueError(f"policy_kwargs must evaluate to a dict, got {type(value).__name__}")
+    return value
+
+
+def _linear_schedule(text: str) -> Any:
+    try:
+        start = float(text[len("lin_") :])
+    except ValueError as err:
+        raise ValueError(f"bad linear schedule {text!r}; expected e.g. 'lin_3e-4'") from err
+
+    def schedule(progress_remaining: float) -> float:
+        return progress_remaining * start
+
+    return schedule
+
+
+def _action_noise(kind: str, std: float, latent_dim: int) -> Any:
+    import numpy as np
+    from stable_baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNoise
+
+    mean, sigma = np.zeros(latent_dim), std * np.ones(latent_dim)
+    if kind == "normal":
+        return NormalActionNoise(mean, sigma)
+    if kind == "ornstein-uhlenbeck":
+        return OrnsteinUhlenbeckActionNoise(mean, sigma)
+    raise ValueError(f"unknown noise_type {kind!r}; choose 'normal' or 'ornstein-uhlenbeck'")

@@ -1,0 +1,456 @@
+"""The closed Swift Hydra loop, driven by any generation policy (SB3 agent, ``random``, ``gradient``).
+
+::
+
+    train split --carve (stratified)--> fit part + validation part (model selection only)
+    fit part -> ConditionalVAE.fit -> MambaDetector.fit (pre-training)          [checkpoint round 0]
+    for round k = 1..R:
+        reseed(seed, k)                       # a round is a pure function of the last checkpoint
+        agent.learn(steps_per_round)          # on SwiftHydra-v0; the agent persists across rounds
+        candidates, rewards = agent.generate(candidates_per_round)
+        keep the top_l distinct candidates by reward (label 1)
+        detector.fit(fit part + all kept, warm_start=True); entropy set += kept
+        vae.fit(fit part + all kept, warm_start=True)
+        validation AUC of the detector                                          [checkpoint round k]
+    deployment MambaMoEDetector, from scratch on the full train split + kept synthetic anomalies
+
+:func:`fit_swift_hydra` is the entry point of the benchmark runner; :func:`run` adds datasets, the
+no-augmentation control, test metrics and the run directory (:mod:`agents.experiment`).
+
+Randomness: every round starts with :func:`seed_round`, the one documented place where the global
+torch/NumPy/``random`` generators are seeded (SB3 draws from them); everything else uses local
+generators seeded from ``seed``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+from agents.checkpoint import CHECKPOINTS, LoopState, latest_checkpoint, load_checkpoint, save_checkpoint
+from agents.config import (
+    Budget,
+    TrainConfig,
+    get_budget,
+)
+from agents.policies import GenerationPolicy, core_of
+from agents.registry import OFF_POLICY, check_algo, default_algo_kwargs, load_policy, make_policy
+
+
+# --------------------------------------------------------------------------------------------- helpers
+def seed_round(seed: int, round_index: int) -> int:
+    """Seeds the global generators for one round and returns the round's seed."""
+    from stable_baselines3.common.utils import set_random_seed
+
+    round_seed = int(np.random.SeedSequence([int(seed), int(round_index)]).generate_state(1)[0] % (2**31))
+    set_random_seed(round_seed)
+    return round_seed
+
+
+def auc_scores(y_true: np.ndarray, scores: np.ndarray) -> dict[str, float | None]:
+    """AUC-ROC and AUC-PR (average precision); ``None`` when ``y_true`` has a single class."""
+    y_true = np.asarray(y_true)
+    if y_true.min() == y_true.max():
+        return {"auc_roc": None, "auc_pr": None}
+    return {
+        "auc_roc": float(roc_auc_score(y_true, scores)),
+        "auc_pr": float(average_precision_score(y_true, scores)),
+    }
+
+
+def carve_validation(
+    X: np.ndarray, y: np.ndarray, fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Stratified ``(X_fit, y_fit, X_val, y_val)`` with at least one labeled anomaly on each side.
+
+    Each class sends ``round(fraction * count)`` rows to validation, but the anomalies send at least
+    one when there are two or more and always keep one for fitting. With a single labeled anomaly the
+    validation part has none (validation AUC is then ``None``).
+    """
+    y = np.asarray(y).astype(np.int64)
+    anomalies, normals = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    if len(anomalies) == 0:
+        raise ValueError("the training split has no labeled anomaly (y == 1); Swift Hydra needs at least one")
+    rng = np.random.default_rng(seed)
+    n_val_anomalies = (
+        0 if len(anomalies) < 2 else min(len(anomalies) - 1, max(1, round(fraction * len(anomalies))))
+    )
+    n_val_normals = min(len(normals) - 1, round(fraction * len(normals)))
+    val_idx = np.concatenate(
+        [rng.permutation(anomalies)[:n_val_anomalies], rng.permutation(normals)[: max(0, n_val_normals)]]
+    )
+    val_mask = np.zeros(len(y), dtype=bool)
+    val_mask[val_idx] = True
+    return X[~val_mask], y[~val_mask], X[val_mask], y[val_mask]
+
+
+def _combined(X: np.ndarray, y: np.ndarray, kept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if len(kept) == 0:
+        return X, y
+    return np.concatenate([X, kept.astype(X.dtype)]), np.concatenate([y, np.ones(len(kept), dtype=y.dtype)])
+
+
+def select_top(samples: np.ndarray, rewards: np.ndarray, top_l: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``top_l`` highest-reward *distinct* rows, best first (ties broken by generation order)."""
+    if len(samples) == 0 or top_l == 0:
+        return samples[:0], rewards[:0]
+    _, first = np.unique(np.round(samples, 6), axis=0, return_index=True)
+    first = np.sort(first)
+    order = first[np.argsort(-rewards[first], kind="stable")][:top_l]
+    return samples[order], rewards[order]
+
+
+# --------------------------------------------------------------------------------------------- components
+def make_vae(budget: Budget, seed: int, device: str = "cpu") -> Any:
+    """An unfitted conditional VAE sized by the budget."""
+    from hydra_env import ConditionalVAE
+
+    return ConditionalVAE(
+        latent_dim=budget.latent_dim, epochs=budget.vae_epochs, random_state=seed, device=device
+    )
+
+
+def make_loop_detector(budget: Budget, seed: int, device: str = "cpu") -> Any:
+    """The in-loop detector (a single ``MambaDetector``) the agent learns to fool."""
+    from detectors import MambaDetector
+
+    return MambaDetector(
+        epochs=budget.detector_epochs,
+        warm_start_epochs=budget.detector_epochs_per_round,
+        d_model=budget.d_model,
+        n_layers=budget.n_layers,
+        random_state=seed,
+        device=device,
+    )
+
+
+def make_deploy_detector(budget: Budget, seed: int, device: str = "cpu") -> Any:
+    """The deployment Mixture-of-Mamba-Experts detector (trained from scratch)."""
+    from detectors import MambaMoEDetector
+
+    return MambaMoEDetector(
+        n_experts=budget.n_experts,
+        epochs=budget.deploy_epochs,
+        d_model=budget.d_model,
+        n_layers=budget.n_layers,
+        random_state=seed,
+        device=device,
+    )
+
+
+def make_env(
+    X_fit: np.ndarray,
+    y_fit: np.ndarray,
+    vae: Any,
+    detector: Any,
+    budget: Budget,
+    seed: int,
+    **env_kwargs: Any,
+) -> Any:
+    """The batched ``SwiftHydra-v0`` (``budget.n_envs`` walks) on the fit part, sharing ``vae``/``detector``.
+
+    The env only ever sees the fit part: validation and test rows stay out of its anomaly set.
+    """
+    from hydra_env import EnvConfig, SwiftHydraVectorEnv
+    from hydra_env.datasets import Split
+
+    split = Split(
+        X_train=X_fit,
+        y_train=y_fit,
+        X_test=X_fit[:0],
+        y_test=y_fit[:0],
+        scaler=None,
+        la=float("nan"),
+        seed=seed,
+        n_labeled_anomalies=int(y_fit.sum()),
+        y_train_true=y_fit,
+        name="swift-hydra-loop",
+    )
+    config = EnvConfig(
+        seed=seed, latent_dim=budget.latent_dim, episode_length=budget.episode_length, **env_kwargs
+    )
+    return SwiftHydraVectorEnv(budget.n_envs, config, split=split, detector=detector, vae=vae)
+
+
+def agent_env(vector_env: Any) -> Any:
+    """The SB3 view of the batched env (with episode statistics for logging)."""
+    from stable_baselines3.common.vec_env import VecMonitor
+
+    from agents.vec_adapter import SB3VecEnvAdapter
+
+    return VecMonitor(SB3VecEnvAdapter(vector_env))
+
+
+def resolve_algo_kwargs(algo: str, budget: Budget, algo_kwargs: dict[str, Any] | None) -> dict[str, Any]:
+    """Budget-aware defaults overridden by the user's keyword arguments."""
+    algo = check_algo(algo)
+    if algo == "gradient":
+        kwargs: dict[str, Any] = {"steps": budget.gradient_steps}
+    elif algo == "random":
+        kwargs = {}
+    else:
+        kwargs = default_algo_kwargs(algo, budget.steps_per_round, budget.n_envs)
+    kwargs.update(algo_kwargs or {})
+    return kwargs
+
+
+def build_policy(
+    algo: str, vector_env: Any, seed: int, kwargs: dict[str, Any], tensorboard_log: str | None = None
+) -> GenerationPolicy:
+    """A new policy on the env (SB3 agents get the SB3 view of it)."""
+    algo = check_algo(algo)
+    env = vector_env if algo in ("random", "gradient") else agent_env(vector_env)
+    return make_policy(algo, env, seed, tensorboard_log=tensorboard_log, **kwargs)
+
+
+# --------------------------------------------------------------------------------------------- the loop
+@dataclasses.dataclass
+class LoopResult:
+    """What :func:`swift_hydra_loop` returns.
+
+    Attributes:
+        detector: The fitted deployment ``MambaMoEDetector``.
+        loop_detector: The in-loop ``MambaDetector`` after the last round.
+        vae: The conditional VAE after the last round.
+        policy: The generation policy.
+        kept_X: Kept synthetic anomalies (scaled feature space), ``kept_reward`` / ``kept_round`` alike.
+        metrics: One dict per round (round 0 = after pre-training), validation metrics only.
+        X_val, y_val: The validation part carved from the training split.
+    """
+
+    detector: Any
+    loop_detector: Any
+    vae: Any
+    policy: GenerationPolicy | None
+    kept_X: np.ndarray
+    kept_reward: np.ndarray
+    kept_round: np.ndarray
+    metrics: list[dict[str, Any]]
+    X_val: np.ndarray
+    y_val: np.ndarray
+
+
+def swift_hydra_loop(
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    *,
+    algo: str = "ppo",
+    budget: str | Budget = "small",
+    seed: int = 1,
+    algo_kwargs: dict[str, Any] | None = None,
+    val_fraction: float = 0.2,
+    deterministic: bool = False,
+    run_dir: str | Path | None = None,
+    resume: bool = False,
+    tensorboard_log: str | None = None,
+    env_kwargs: dict[str, Any] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+    on_round_end: Callable[[dict[str, Any]], None] | None = None,
+    device: str = "cpu",
+) -> LoopResult:
+    """Runs the closed loop and fits the deployment detector (see the module docstring).
+
+    Args:
+        X_train: Training rows, MinMax-scaled to [0, 1] on the training split (as ``Split.X_train``).
+        y_train: 1 for labeled anomalies, 0 for normal or unlabeled rows.
+        algo: A name of :data:`agents.registry.ALGO_CHOICES`.
+        budget: A preset name or a :class:`Budget`.
+        seed: Seed of the validation carve, the models and the agent.
+        algo_kwargs: Policy constructor arguments (win over the budget-aware defaults).
+        val_fraction: Share of the training split used for validation.
+        deterministic: Mean actions for generation rollouts (default: sample, for diversity).
+        run_dir: Where checkpoints go (one per round, atomic); ``None``: no checkpoints.
+        resume: Continue from the newest checkpoint in ``run_dir``.
+        tensorboard_log: SB3 tensorboard folder.
+        env_kwargs: Extra :class:`hydra_env.EnvConfig` fields (``entropy_coef``, ``action_scale``...).
+        progress: Called as ``progress(stage, done, total)``.
+        on_round_end: Called with each round's metrics dict once the round is checkpointed.
+        device: Torch device of the VAE and detectors (the agent's small MLPs stay on the CPU).
+
+    Returns:
+        A :class:`LoopResult`.
+    """
+    algo = check_algo(algo)
+    budget = get_budget(budget)
+    X_train = np.asarray(X_train, dtype=np.float64)
+    y_train = np.asarray(y_train).astype(np.int64).ravel()
+    if X_train.ndim != 2 or len(X_train) != len(y_train) or not np.isfinite(X_train).all():
+        raise ValueError(f"X_train must be a finite 2-D array with one row per label, got {X_train.shape}")
+    X_fit, y_fit, X_val, y_val = carve_validation(X_train, y_train, val_fraction, seed)
+    kwargs = resolve_algo_kwargs(algo, budget, algo_kwargs)
+    ckpt_root = Path(run_dir) / CHECKPOINTS if run_dir is not None else None
+    report = progress or (lambda stage, done, total: None)
+
+    latest = latest_checkpoint(run_dir) if (resume and run_dir is not None) else None
+    if latest is not None:
+        state = load_checkpoint(latest, device=device)
+    else:
+        seed_round(seed, 0)
+        report("pre-training VAE and detector", 0, 1)
+        vae = make_vae(budget, seed, device).fit(X_fit, y_fit)
+        detector = make_loop_detector(budget, seed, device).fit(X_fit, y_fit)
+        empty = np.zeros((0, X_train.shape[1]), dtype=np.float32)
+        state = LoopState(0, vae, detector, empty, np.zeros(0), np.zeros(0, dtype=np.int64), [])
+        state.metrics.append({"round": 0, **_val_metrics(detector, X_val, y_val), "n_kept": 0})
+
+    vector_env = make_env(
+        X_fit, y_fit, state.vae, state.detector, budget, seed, **{"device": device, **(env_kwargs or {})}
+    )
+    core = core_of(vector_env)
+    core.set_detector_state(None, state.round)
+    core.add_anomalies(state.kept_X)
+    needs_policy = budget.rounds > 0
+    policy: GenerationPolicy | None = None
+    if needs_policy:
+        if latest is not None and (latest / "agent").is_dir():
+            env = vector_env if algo in ("random", "gradient") else agent_env(vector_env)
+            policy = load_policy(
+                algo, latest / "agent", env, seed, tensorboard_log=tensorboard_log, **_non_rl(algo, kwargs)
+            )
+        else:
+            policy = build_policy(algo, vector_env, seed, kwargs, tensorboard_log)
+    if latest is None:
+        if ckpt_root is not None:
+            save_checkpoint(ckpt_root, state, policy)
+        if on_round_end:
+            on_round_end(state.metrics[-1])
+
+    for k in range(state.round + 1, budget.rounds + 1):
+        started = time.perf_counter()
+        round_seed = seed_round(seed, k)
+        policy.reseed(round_seed)
+        report(f"round {k}/{budget.rounds}: {algo} learning", k - 1, budget.rounds)
+        policy.learn(budget.steps_per_round)
+        policy.reseed(round_seed + 1)
+        candidates, rewards = policy.generate(budget.candidates_per_round, deterministic=deterministic)
+        kept, kept_rewards = select_top(candidates, rewards, budget.top_l)
+        report(f"round {k}/{budget.rounds}: retraining detector", k - 1, budget.rounds)
+        state.kept_X = np.concatenate([state.kept_X, kept.astype(np.float32)])
+        state.kept_reward = np.concatenate([state.kept_reward, kept_rewards])
+        state.kept_round = np.concatenate([state.kept_round, np.full(len(kept), k, dtype=np.int64)])
+        X_aug, y_aug = _combined(X_fit, y_fit, state.kept_X)
+        state.detector.fit(X_aug, y_aug, warm_start=True)
+        core.set_detector_state(None, k)
+        core.add_anomalies(kept)
+        state.vae.epochs = budget.vae_epochs_per_round
+        state.vae.fit(X_aug, y_aug, warm_start=True)
+        _refresh_start_latents(core)
+        state.round = k
+        state.metrics.append(
+            {
+                "round": k,
+                **_val_metrics(state.detector, X_val, y_val),
+                "reward_mean": float(np.mean(rewards)),
+                "reward_max": float(np.max(rewards)),
+                "kept_reward_mean": float(np.mean(kept_rewards)) if len(kept_rewards) else None,
+                "n_candidates_distinct": int(len(np.unique(np.round(candidates, 6), axis=0))),
+                "n_kept": int(len(state.kept_X)),
+                "seconds": round(time.perf_counter() - started, 3),
+            }
+        )
+        if ckpt_root is not None:
+            save_checkpoint(ckpt_root, state, policy)
+        if on_round_end:
+            on_round_end(state.metrics[-1])
+
+    report("fitting the deployment MoME", budget.rounds, budget.rounds)
+    seed_round(seed, budget.rounds + 1)
+    X_deploy, y_deploy = _combined(X_train, y_train, state.kept_X)
+    deploy = make_deploy_detector(budget, seed, device).fit(X_deploy, y_deploy)
+    return LoopResult(
+        deploy,
+        state.detector,
+        state.vae,
+        policy,
+        state.kept_X,
+        state.kept_reward,
+        state.kept_round,
+        state.metrics,
+        X_val,
+        y_val,
+    )
+
+
+def fit_deployment_control(
+    X_train: np.ndarray, y_train: np.ndarray, *, budget: str | Budget, seed: int, device: str = "cpu"
+) -> Any:
+    """The no-augmentation control: the same deployment detector, trained on the training split only."""
+    budget = get_budget(budget)
+    seed_round(seed, budget.rounds + 1)
+    return make_deploy_detector(budget, seed, device).fit(
+        np.asarray(X_train, dtype=np.float64), np.asarray(y_train)
+    )
+
+
+def fit_swift_hydra(
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    *,
+    algo: str = "ppo",
+    budget: str | Budget = "small",
+    seed: int = 1,
+    algo_kwargs: dict[str, Any] | None = None,
+    budget_overrides: dict[str, Any] | None = None,
+    **loop_kwargs: Any,
+) -> Any:
+    """Swift Hydra as a detector factory for the benchmark runner.
+
+    Args:
+        X_train: Training rows, MinMax-scaled on the training split (``Split.X_train``).
+        y_train: 1 for labeled anomalies, 0 otherwise.
+        algo: Generation policy name (``ppo``, ``sac``, ..., ``random``, ``gradient``).
+        budget: Budget preset name or :class:`Budget`; ``budget_overrides`` change single fields.
+        seed: Seed of everything.
+        algo_kwargs: Policy constructor arguments.
+        **loop_kwargs: Other :func:`swift_hydra_loop` arguments.
+
+    Returns:
+        The fitted deployment ``MambaMoEDetector`` (``decision_function`` on test rows scaled alike).
+    """
+    resolved = get_budget(budget, **(budget_overrides or {}))
+    return swift_hydra_loop(
+        X_train, y_train, algo=algo, budget=resolved, seed=seed, algo_kwargs=algo_kwargs, **loop_kwargs
+    ).detector
+
+
+def _non_rl(algo: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    return kwargs if algo in ("random", "gradient") else {}
+
+
+def _val_metrics(detector: Any, X_val: np.ndarray, y_val: np.ndarray) -> dict[str, float | None]:
+    scores = auc_scores(y_val, detector.decision_function(X_val))
+    return {"val_auc_roc": scores["auc_roc"], "val_auc_pr": scores["auc_pr"]}
+
+
+def _refresh_start_latents(core: Any) -> None:
+    """Episodes start from the labeled anomalies' encoder means under the *updated* VAE."""
+    anomalies = np.asarray(core.split.X_train[np.asarray(core.split.y_train) == 1], dtype=np.float32)
+    if len(anomalies):
+        clip = core.config.latent_clip
+        core.start_latents = np.clip(core.vae.encode(anomalies, 1)[0], -clip, clip).astype(np.float32)
+
+
+__all__ = [
+    "OFF_POLICY",
+    "run",
+    "LoopResult",
+    "auc_scores",
+    "carve_validation",
+    "fit_deployment_control",
+    "fit_swift_hydra",
+    "select_top",
+    "swift_hydra_loop",
+]
+
+
+def run(config: TrainConfig, run_dir: str | Path | None = None, **kwargs: Any) -> dict[str, Any]:
+    """One full ``swift-hydra train`` run (see :func:`agents.experiment.run`); returns its summary."""
+    from agents.experiment import run as run_experiment
+
+    return run_experiment(config, run_dir, **kwargs)

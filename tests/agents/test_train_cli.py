@@ -1,0 +1,89 @@
+"""``swift-hydra train``: options, clear errors (exit code 2), a real run and its resume."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+
+import pytest
+
+from agents.train import add_subparser, main, parse_kwarg
+
+
+def test_parse_kwarg_uses_literal_eval_then_string():
+    assert parse_kwarg("learning_rate=3e-4") == ("learning_rate", 3e-4)
+    assert parse_kwarg("net_arch=[64, 64]") == ("net_arch", [64, 64])
+    assert parse_kwarg("policy_kwargs=dict(net_arch=[8])") == ("policy_kwargs", "dict(net_arch=[8])")
+    assert parse_kwarg("activation=tanh") == ("activation", "tanh")
+    for bad in ("learning_rate", "=3", "1x=2"):
+        with pytest.raises(argparse.ArgumentTypeError, match="key=value"):
+            parse_kwarg(bad)
+
+
+def test_mounts_under_a_parent_parser():
+    parser = argparse.ArgumentParser(prog="swift-hydra")
+    add_subparser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["train", "--algo", "sac", "--rounds", "0"])
+    assert args.func.__name__ == "run" and args.algo == "sac" and args.rounds == 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--dataset", "no_such_dataset"], "no_such_dataset"),
+        (["--la", "0"], "no unsupervised"),
+        (["--resume", "."], "not a swift-hydra run directory"),
+        (["--hyperparams", "missing.yml"], "hyperparameter file not found"),
+        (["--algo-kwargs", "learning_rat=0.1"], "does not accept"),
+        (["--budget-set", "epochs=3"], "unknown budget field"),
+        (["--algo", "random", "--hyperparams", "x.yml"], "applies to SB3 algorithms"),
+    ],
+)
+def test_bad_input_exits_2_with_a_message(argv, message, capsys):
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--algo", "dqn"], "invalid choice: 'dqn'"),
+        (["--algo-kwargs", "learning_rate"], "key=value"),
+        (["--rounds", "-1"], "non-negative integer"),
+    ],
+)
+def test_argparse_errors_exit_2(argv, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_tensorboard_without_the_package_is_a_clear_error(capsys):
+    import importlib.util
+
+    if importlib.util.find_spec("tensorboard") is not None:
+        pytest.skip("tensorboard is installed")
+    assert main(["--tensorboard", "--budget", "tiny"]) == 2
+    assert "pip install tensorboard" in capsys.readouterr().err
+
+
+def test_an_existing_run_is_not_overwritten(tmp_path, capsys):
+    (tmp_path / "config.json").write_text("{}")
+    assert main(["--run-dir", str(tmp_path)]) == 2
+    assert "already holds a run" in capsys.readouterr().err
+
+
+def test_module_entry_point_runs_and_resumes(tmp_path):
+    run_dir = tmp_path / "run"
+    command = [sys.executable, "-m", "agents.train", "--budget", "tiny", "--rounds", "1", "--quiet",
+               "--run-dir", str(run_dir), "--algo", "gradient"]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "No-augmentation control" in done.stdout and "AUC-ROC" in done.stdout
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert set(summary["test"]) == {"swift_hydra", "control"} and summary["rounds"] == 1
+    # Resuming a finished run recomputes nothing and reports the same summary.
+    assert main(["--resume", str(run_dir), "--quiet"]) == 0
+    assert json.loads((run_dir / "summary.json").read_text()) == summary
