@@ -116,16 +116,21 @@ def sweep_cell_fn(
         train: The cell body (default :func:`train_experiment`); tests pass a fast stand-in.
     """
     train = train or train_experiment
+    # The control depends on (dataset, la, seed, budget) only, not on the algo: train it once per
+    # process and reuse it for the other algos (a Ray worker may still train it again; same numbers).
+    controls: dict[tuple, dict[str, Any]] = {}
 
     def fn(cell: SweepCell) -> dict[str, Any]:
         from agents.config import TrainConfig
 
         base = cell.row() | {"commit": commit}
+        control_key = (cell.dataset, cell.la, cell.seed, cell.budget)
+        known_control = controls.get(control_key)
         started = time.perf_counter()
         try:
             config = TrainConfig(
                 dataset=cell.dataset, algo=cell.algo, la=cell.la, seed=cell.seed, budget=cell.budget,
-                data_dir=data_dir, control=True, progress=False,
+                data_dir=data_dir, control=known_control is None, progress=False,
             )  # fmt: skip
             if runs_dir is None:
                 with tempfile.TemporaryDirectory(prefix="swift-hydra-sweep-") as tmp:
@@ -137,7 +142,14 @@ def sweep_cell_fn(
                 summary = train(config, run_dir, is_run_dir(run_dir))
         except Exception as err:  # one failing run must not stop the sweep
             return base | {"status": "failed", "error": ray_backend.error_text(err)}
-        return base | summary_row(summary) | {"wall_seconds": time.perf_counter() - started}
+        row = base | summary_row(summary) | {"wall_seconds": time.perf_counter() - started}
+        if known_control is None:
+            controls[control_key] = {k: row[k] for k in ("control_auc_roc", "control_auc_pr")}
+        else:
+            row |= known_control
+            if None not in (row["auc_roc"], row["control_auc_roc"]):
+                row["delta_auc_roc"] = row["auc_roc"] - row["control_auc_roc"]
+        return row
 
     return fn
 
