@@ -369,4 +369,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # Run the imported module's main, not this __main__ copy: Ray pickles functions by module reference,
+    # and workers can only find ``benchmarks.adbench``, never the driver's ``__main__``.
+    from benchmarks.adbench import main as _main
+
+    raise SystemExit(_main())

@@ -144,7 +144,8 @@ def sweep_cell_fn(
             return base | {"status": "failed", "error": ray_backend.error_text(err)}
         row = base | summary_row(summary) | {"wall_seconds": time.perf_counter() - started}
         if known_control is None:
-            controls[control_key] = {k: row[k] for k in ("control_auc_roc", "control_auc_pr")}
+            if row["control_auc_roc"] is not None:  # a resumed cell may have been run without it
+                controls[control_key] = {k: row[k] for k in ("control_auc_roc", "control_auc_pr")}
         else:
             row |= known_control
             if None not in (row["auc_roc"], row["control_auc_roc"]):
@@ -343,4 +344,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # Run the imported module's main, not this __main__ copy: Ray pickles functions by module reference,
+    # and workers can only find ``benchmarks.sweep``, never the driver's ``__main__``.
+    from benchmarks.sweep import main as _main
+
+    raise SystemExit(_main())

@@ -177,4 +177,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # Run the imported module's main, not this __main__ copy: Ray pickles functions by module reference,
+    # and workers can only find ``benchmarks.unseen``, never the driver's ``__main__``.
+    from benchmarks.unseen import main as _main
+
+    raise SystemExit(_main())

@@ -18,21 +18,23 @@ def _rows(path: Path) -> list[dict[str, str]]:
 
 
 def fake_training(calls: list | None = None, fail_algo: str | None = None):
-    """A stand-in for agents.experiment.run: numbers that depend only on the cell; a local closure, so
-    Ray ships it by value."""
+    """A stand-in for agents.experiment.run: numbers that depend only on the cell (the control's not on
+    the algo, as in a real run); a local closure, so Ray ships it by value."""
 
     def train(config, run_dir: Path, resume: bool) -> dict:
         if calls is not None:
-            calls.append((config.dataset, config.algo, config.seed, resume))
+            calls.append((config.dataset, config.algo, config.seed, resume, config.control))
         if config.algo == fail_algo:
             raise RuntimeError(f"boom in {config.algo}")
-        score = 0.6 + 0.01 * config.seed + 0.1 * (config.algo == "sac") + 0.05 * (config.dataset == "wine")
+        control = 0.58 + 0.01 * config.seed + 0.05 * (config.dataset == "wine")
+        score = control + 0.02 + 0.1 * (config.algo == "sac")
+        test = {"swift_hydra": {"auc_roc": score, "auc_pr": score / 2}}
+        if config.control:
+            test["control"] = {"auc_roc": control, "auc_pr": control / 3}
         return {
             "dataset": config.dataset, "algo": config.algo, "la": config.la, "seed": config.seed,
             "n_train": 100, "n_test": 50, "n_features": 7, "n_labeled_anomalies": 3, "n_synthetic_kept": 16,
-            "test": {"swift_hydra": {"auc_roc": score, "auc_pr": score / 2},
-                     "control": {"auc_roc": score - 0.02, "auc_pr": score / 3}},
-            "delta_auc_roc": 0.02, "run_dir": str(run_dir),
+            "test": test, "delta_auc_roc": score - control if config.control else None, "run_dir": str(run_dir),
         }  # fmt: skip
 
     return train
@@ -59,14 +61,22 @@ def test_one_row_per_cell_with_swift_hydra_and_control_numbers(tmp_path):
     ]  # fmt: skip
     by_cell = {(r["dataset"], r["algo"]): r for r in rows}
     assert float(by_cell["wine", "sac"]["auc_roc"]) == pytest.approx(0.76)
-    assert float(by_cell["wine", "sac"]["control_auc_roc"]) == pytest.approx(0.74)
+    assert float(by_cell["wine", "sac"]["control_auc_roc"]) == pytest.approx(0.64)
+    assert float(by_cell["wine", "sac"]["delta_auc_roc"]) == pytest.approx(0.12)
     assert float(by_cell["wdbc", "random"]["auc_pr"]) == pytest.approx(0.305)
     assert all(r["status"] == "ok" and r["budget"] == "tiny" and r["la"] == "0.1" for r in rows)
     # Every cell gets its own run directory under OUT/runs, named after the cell.
     assert by_cell["wdbc", "sac"]["run_dir"] == str((tmp_path / "runs" / "wdbc-sac-la0.1-s1-tiny").resolve())
     assert [c[3] for c in calls] == [False] * 4
+    # The control is trained once per dataset/seed and reused for the other algo.
+    assert sorted((c[0], c[4]) for c in calls) == [
+        ("wdbc", False),
+        ("wdbc", True),
+        ("wine", False),
+        ("wine", True),
+    ]
     summary = (tmp_path / "sweep_summary.md").read_text()
-    assert "| 0.1 | wine | sac | 1 | 76.00 | 74.00 | 2.00 |" in summary
+    assert "| 0.1 | wine | sac | 1 | 76.00 | 64.00 | 12.00 |" in summary
     assert "- Cells: 4 ok, 0 failed" in summary
     assert (tmp_path / "sweep_delta.png").stat().st_size > 0
 
@@ -78,7 +88,7 @@ def test_resume_skips_finished_cells_and_runs_only_new_ones(tmp_path):
     sweep.run(parse(grid(tmp_path)), train=fake_training(calls))
     assert calls == []
     sweep.run(parse(grid(tmp_path, "--seeds", "1", "2")), train=fake_training(calls))
-    assert sorted(calls) == [("wdbc", "random", 2, False), ("wdbc", "sac", 2, False),
+    assert sorted(c[:4] for c in calls) == [("wdbc", "random", 2, False), ("wdbc", "sac", 2, False),
                              ("wine", "random", 2, False), ("wine", "sac", 2, False)]  # fmt: skip
     assert len(_rows(tmp_path / sweep.RESULTS_FILE)) == 8
 
@@ -111,7 +121,7 @@ def test_a_cell_killed_mid_run_resumes_its_run_directory(tmp_path):
     (run_dir / "config.json").write_text(json.dumps({"config": {}}))
     calls: list = []
     sweep.run(parse(grid(tmp_path)), train=fake_training(calls))
-    assert ("wdbc", "random", 1, True) in calls
+    assert ("wdbc", "random", 1, True) in [c[:4] for c in calls]
     assert sum(c[3] for c in calls) == 1
 
 

@@ -1,0 +1,201 @@
+"""The generation-policy leaderboard: a real tiny run, resume, failures, rank logic and bad input."""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmarks import policies
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _argv(out: Path, algos: str = "random,gradient,ppo", *extra: str) -> list[str]:
+    return ["--algos", algos, "--datasets", "wdbc", "--seeds", "1", "--la", "0.1", "--budget", "tiny"] + [
+        "--out", str(out), "--no-progress", *extra,
+    ]  # fmt: skip
+
+
+def _args(argv: list[str]):
+    import argparse
+
+    return policies.add_arguments(argparse.ArgumentParser()).parse_args(argv)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory) -> Path:
+    """One real tiny run (embedded wdbc, seed 1, random + gradient + ppo), shared by the tests below."""
+    out = tmp_path_factory.mktemp("policies")
+    assert policies.main(_argv(out)) == 0
+    return out
+
+
+def test_tiny_run_writes_one_row_per_cell_with_metrics_in_range(tiny_run):
+    from agents.config import get_budget
+
+    budget = get_budget("tiny")
+    path = tiny_run / policies.RESULTS_FILE
+    with open(path, newline="") as fh:
+        assert tuple(next(csv.reader(fh))) == policies.COLUMNS
+    rows = _rows(path)
+    assert [r["algo"] for r in rows] == ["random", "gradient", "ppo"]
+    for r in rows:
+        assert r["status"] == "ok", r["error"]
+        assert (r["dataset"], r["la"], r["seed"], r["budget"]) == ("wdbc", "0.1", "1", "tiny")
+        for column in (
+            "evasion_rate",
+            "miss_probability",
+            "threshold_evasion_rate",
+            "kept_evasion_rate",
+            "final_detector_evasion_rate",
+        ):
+            assert 0.0 <= float(r[column]) <= 1.0, column
+        assert float(r["entropy_gain"]) >= 0.0
+        assert 0.0 < float(r["pairwise_distance"]) <= 1.0
+        assert 0.0 < float(r["distinct_fraction"]) <= 1.0
+        assert int(r["n_generated"]) == budget.candidates_per_round
+        assert int(r["n_kept"]) == budget.rounds * budget.top_l
+        assert float(r["auc_gain"]) == pytest.approx(
+            float(r["auc_roc"]) - float(r["control_auc_roc"]), abs=1e-5
+        )
+        assert float(r["wall_seconds"]) > 0.0 and r["commit"]
+    # The control depends only on (dataset, la, seed, budget): one value for every algo.
+    assert len({r["control_auc_roc"] for r in rows}) == 1
+
+
+def test_tiny_run_writes_leaderboard_with_command_commit_and_plot(tiny_run):
+    summary = (tiny_run / policies.SUMMARY_FILE).read_text()
+    assert "- Command: `python -m benchmarks.policies --algos random,gradient,ppo --datasets wdbc" in summary
+    assert "- Commit: `" in summary and "- Cells: 3 ok, 0 failed" in summary
+    for algo in ("random", "gradient", "ppo"):
+        assert f"| {algo} | 1 | 0 |" in summary
+    assert f"]({policies.PLOT_FILE})" in summary
+    assert (tiny_run / policies.PLOT_FILE).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_rerun_skips_finished_cells_and_runs_only_new_ones(tiny_run):
+    calls: list[tuple[str, str, int]] = []
+
+    def fake(cell, data_dir, deterministic, device):
+        calls.append((cell.dataset, cell.algo, cell.seed))
+        return {"evasion_rate": 0.5, "auc_roc": 0.9, "control_auc_roc": 0.8, "auc_gain": 0.1}
+
+    before = (tiny_run / policies.RESULTS_FILE).read_text()
+    policies.run(_args(_argv(tiny_run)), evaluate=fake)
+    assert calls == []
+    assert (tiny_run / policies.RESULTS_FILE).read_text() == before
+    policies.run(_args(_argv(tiny_run, "random,gradient,ppo", "--seeds", "1", "2")), evaluate=fake)
+    assert sorted(calls) == [("wdbc", "gradient", 2), ("wdbc", "ppo", 2), ("wdbc", "random", 2)]
+    assert len(_rows(tiny_run / policies.RESULTS_FILE)) == 6
+
+
+def test_failing_cell_is_recorded_and_the_run_goes_on(tmp_path):
+    def fake(cell, data_dir, deterministic, device):
+        if cell.algo == "sac":
+            raise RuntimeError("boom in sac")
+        return {"evasion_rate": 0.25, "auc_roc": 0.9, "control_auc_roc": 0.85, "auc_gain": 0.05}
+
+    summary = policies.run(_args(_argv(tmp_path, "random,sac,gradient")), evaluate=fake)
+    rows = {r["algo"]: r for r in _rows(tmp_path / policies.RESULTS_FILE)}
+    assert rows["sac"]["status"] == "failed" and "RuntimeError: boom in sac" in rows["sac"]["error"]
+    assert rows["random"]["status"] == rows["gradient"]["status"] == "ok"
+    text = summary.read_text()
+    assert "- Cells: 2 ok, 1 failed" in text and "## Failed cells" in text and "boom in sac" in text
+    # A failed cell is not retried unless asked.
+    calls: list[str] = []
+    policies.run(
+        _args(_argv(tmp_path, "random,sac,gradient", "--retry-failed")),
+        evaluate=lambda cell, *_: calls.append(cell.algo) or {"auc_gain": 0.0},
+    )
+    assert calls == ["sac"]
+
+
+def test_unknown_algo_exits_with_the_list_of_choices(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        policies.main(_argv(tmp_path, "random,bogus"))
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "bogus" in err and all(name in err for name in ("ppo", "sac", "td3", "random", "gradient"))
+    assert not (tmp_path / policies.RESULTS_FILE).exists()
+    with pytest.raises(ValueError, match="unknown algo 'bogus'"):
+        policies.make_cells(_args(_argv(tmp_path, "bogus")))
+
+
+def test_bad_la_and_dataset_are_rejected_before_any_cell(tmp_path):
+    with pytest.raises(ValueError, match="--la"):
+        policies.make_cells(_args(_argv(tmp_path, "random", "--la", "0")))
+    with pytest.raises(ValueError, match="no_such_set"):
+        policies.make_cells(_args(["--datasets", "no_such_set", "--out", str(tmp_path)]))
+
+
+def _row(dataset: str, seed: int, algo: str, gain: float, status: str = "ok") -> dict[str, str]:
+    row = {c: "" for c in policies.COLUMNS}
+    row |= {
+        "dataset": dataset,
+        "la": "0.1",
+        "seed": str(seed),
+        "algo": algo,
+        "budget": "tiny",
+        "status": status,
+    }
+    if status == "ok":
+        row |= {"auc_gain": str(gain), "evasion_rate": str(0.5 + gain), "wall_seconds": str(10 * gain + 1)}
+    return row
+
+
+def test_mean_ranks_use_only_blocks_every_algo_completed():
+    rows = [
+        _row("a", 1, "ppo", 0.03), _row("a", 1, "random", 0.01), _row("a", 1, "sac", 0.02),
+        _row("a", 2, "ppo", 0.00), _row("a", 2, "random", 0.02), _row("a", 2, "sac", 0.01),
+        # sac failed here: the block is left out, otherwise random would gain a win against ppo.
+        _row("b", 1, "ppo", 0.00), _row("b", 1, "random", 0.05), _row("b", 1, "sac", 0.0, "failed"),
+    ]  # fmt: skip
+    ranks = policies.mean_ranks(rows, "auc_gain", higher_is_better=True)
+    assert ranks == pytest.approx({"ppo": 2.0, "random": 2.0, "sac": 2.0})
+    # One block: higher gain ranks first, lower wall time ranks first.
+    first = rows[:3]
+    assert policies.mean_ranks(first, "auc_gain", True) == pytest.approx({"ppo": 1, "sac": 2, "random": 3})
+    assert policies.mean_ranks(first, "wall_seconds", False) == pytest.approx(
+        {"ppo": 3, "sac": 2, "random": 1}
+    )
+    rows = rows[:6]
+    board = policies.leaderboard(rows + [_row("a", 3, "ppo", 0.09), _row("a", 3, "random", 0.0)])
+    # Block (a, 3) lacks sac, so ranks still tie; ppo's higher mean gain breaks the tie.
+    assert [e["algo"] for e in board][0] == "ppo"
+    assert board[0]["auc_gain"] == pytest.approx([0.03, 0.00, 0.09])
+    assert board[0]["ok"] == 3 and board[0]["failed"] == 0
+
+
+def test_evasion_metrics_of_a_known_detector():
+    class Fixed:  # P(anomaly) = first feature; its own threshold flags only P > 0.8
+        def predict_proba(self, X):
+            return np.column_stack([1 - X[:, 0], X[:, 0]])
+
+        def predict(self, X):
+            return (X[:, 0] > 0.8).astype(np.int64)
+
+    X = np.array([[0.1], [0.49], [0.5], [0.9]])
+    metrics = policies.evasion_metrics(Fixed(), X)
+    assert metrics["evasion_rate"] == 0.5 and policies.evasion_rate(Fixed(), X) == 0.5
+    assert metrics["miss_probability"] == pytest.approx(1 - np.mean([0.1, 0.49, 0.5, 0.9]))
+    assert metrics["threshold_evasion_rate"] == 0.75
+    assert set(policies.evasion_metrics(Fixed(), X[:0]).values()) == {None}
+    assert policies.evasion_rate(Fixed(), X[:0]) is None
+
+
+def test_diversity_of_copies_and_of_a_spread_set():
+    anomalies = np.array([[0.0, 0.0], [1.0, 1.0], [0.0, 1.0]], dtype=np.float32)
+    copies = policies.diversity(np.repeat(anomalies[:1], 4, axis=0), anomalies, k=1)
+    assert copies["entropy_gain"] == 0.0 and copies["pairwise_distance"] == 0.0
+    assert copies["distinct_fraction"] == 0.25
+    spread = policies.diversity(np.array([[0.0, 0.0], [1.0, 0.0]]), anomalies, k=1)
+    assert spread["pairwise_distance"] == pytest.approx(1.0 / math.sqrt(2))
+    assert spread["distinct_fraction"] == 1.0
+    assert spread["entropy_gain"] == pytest.approx(0.5 * math.log(2.0))  # one copy (0), one at spacing 1
