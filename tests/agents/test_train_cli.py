@@ -87,3 +87,34 @@ def test_module_entry_point_runs_and_resumes(tmp_path):
     # Resuming a finished run recomputes nothing and reports the same summary.
     assert main(["--resume", str(run_dir), "--quiet"]) == 0
     assert json.loads((run_dir / "summary.json").read_text()) == summary
+
+
+def test_a_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
+    """SIGKILL a real `python -m agents.train` once a round is checkpointed, resume, compare summaries."""
+    import signal
+    import time
+
+    from agents.checkpoint import latest_checkpoint
+
+    def command(run_dir):
+        return [sys.executable, "-m", "agents.train", "--budget", "tiny", "--rounds", "3", "--quiet",
+                "--no-control", "--algo", "ppo", "--run-dir", str(run_dir)]  # fmt: skip
+
+    reference = tmp_path / "reference"
+    subprocess.run(command(reference), check=True, capture_output=True, timeout=300)
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen(command(killed), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        checkpoint = latest_checkpoint(killed)
+        if checkpoint is not None and checkpoint.name >= "round_001":
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.05)
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, "the run finished before a round was checkpointed"
+    assert not (killed / "summary.json").exists()
+    assert main(["--resume", str(killed), "--quiet"]) == 0
+    ours, theirs = (json.loads((d / "summary.json").read_text()) for d in (killed, reference))
+    assert ours["test"] == theirs["test"]
+    assert ours["rounds"] == theirs["rounds"] == 3
