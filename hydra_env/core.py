@@ -212,3 +212,53 @@ class HydraCore:
         samples = np.asarray(samples, dtype=np.float32)
         if samples.size:
             self.entropy.add(samples)
+
+
+class CoreAccessMixin:
+    """Detector sync and inspection shared by the single and batched envs (both hold ``self.core``).
+
+    SB3's ``env_method`` and the detector-update wrapper/callback call these by name, so the single
+    env, the vector env and every subprocess copy answer the same API.
+    """
+
+    core: HydraCore
+
+    @property
+    def split(self) -> Any:
+        """The ADBench train/test split the env draws its anomalies from."""
+        return self.core.split
+
+    @property
+    def vae(self) -> ConditionalVAE:
+        """The conditional VAE."""
+        return self.core.vae
+
+    @property
+    def detector(self) -> Any:
+        """The detector whose misses are rewarded."""
+        return self.core.detector
+
+    @property
+    def detector_version(self) -> int:
+        """Number of detector updates applied so far."""
+        return self.core.detector_version
+
+    def get_detector_state(self) -> Any:
+        """Picklable snapshot of the detector (see :func:`detector_state`)."""
+        return detector_state(self.core.detector)
+
+    def set_detector_state(self, state: Any, version: int, detector_round: int | None = None) -> int:
+        """Installs a new detector (state) and version; returns the version (for ``env_method`` checks)."""
+        self.core.set_detector_state(state, version, detector_round)
+        return self.core.detector_version
+
+    def add_anomalies(self, samples: np.ndarray) -> int:
+        """Adds kept synthetic anomalies to the entropy anomaly set; returns the set size."""
+        self.core.add_anomalies(samples)
+        return self.core.entropy.size
+
+    def score_samples(self, X: np.ndarray) -> np.ndarray:
+        """The current detector's P(anomaly) of rows ``X`` (for inspection and tests)."""
+        with torch.inference_mode():
+            x = torch.as_tensor(np.asarray(X, dtype=np.float32), device=self.core.device)
+            return anomaly_probability(self.core.detector, x).cpu().numpy().astype(np.float64)

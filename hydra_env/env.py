@@ -29,7 +29,7 @@ import numpy as np
 from gymnasium import spaces
 
 from hydra_env.config import EnvConfig
-from hydra_env.core import HydraCore, build_components, detector_state
+from hydra_env.core import CoreAccessMixin, HydraCore, build_components
 
 
 def observation_space_for(config: EnvConfig) -> spaces.Box:
@@ -51,12 +51,12 @@ def check_actions(actions: Any, shape: tuple[int, ...]) -> np.ndarray:
         if a.size != int(np.prod(shape)):
             raise ValueError(f"action must have shape {shape}, got {a.shape}")
         a = a.reshape(shape)
-    if not np.isfinite(a.sum()):  # a sum is NaN/inf iff some entry is (one pass, no temporary)
+    if not np.isfinite(a).all():
         raise ValueError("action contains NaN or inf; actions must be finite numbers in [-1, 1]")
     return np.clip(a, -1.0, 1.0)
 
 
-class SwiftHydraEnv(gym.Env):
+class SwiftHydraEnv(CoreAccessMixin, gym.Env):
     """The Swift Hydra environment (see the module docstring for the dynamics).
 
     Args:
@@ -103,50 +103,6 @@ class SwiftHydraEnv(gym.Env):
         self._last_reward = 0.0
 
     # -------------------------------------------------------------- accessors used by wrappers/callbacks
-    @property
-    def split(self) -> Any:
-        """The train/test split the env was built on."""
-        return self.core.split
-
-    @property
-    def vae(self) -> Any:
-        """The conditional VAE."""
-        return self.core.vae
-
-    @property
-    def detector(self) -> Any:
-        """The detector whose misses are rewarded."""
-        return self.core.detector
-
-    @property
-    def detector_version(self) -> int:
-        """Number of detector updates applied so far."""
-        return self.core.detector_version
-
-    def get_detector_state(self) -> Any:
-        """Picklable snapshot of the detector (see :func:`hydra_env.core.detector_state`)."""
-        return detector_state(self.core.detector)
-
-    def set_detector_state(self, state: Any, version: int, detector_round: int | None = None) -> int:
-        """Installs a new detector (state) and version; returns the version (for ``env_method`` checks)."""
-        self.core.set_detector_state(state, version, detector_round)
-        return self.core.detector_version
-
-    def add_anomalies(self, samples: np.ndarray) -> int:
-        """Adds kept synthetic anomalies to the entropy anomaly set; returns the set size."""
-        self.core.add_anomalies(samples)
-        return self.core.entropy.size
-
-    def score_samples(self, X: np.ndarray) -> np.ndarray:
-        """The current detector's P(anomaly) of rows ``X`` (for inspection and tests)."""
-        import torch
-
-        from hydra_env.rewards import anomaly_probability
-
-        with torch.inference_mode():
-            x = torch.as_tensor(np.asarray(X, dtype=np.float32), device=self.core.device)
-            return anomaly_probability(self.core.detector, x).cpu().numpy().astype(np.float64)
-
     # -------------------------------------------------------------- gymnasium API
     def _obs(self) -> np.ndarray:
         progress = self._t / self.config.episode_length

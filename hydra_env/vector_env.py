@@ -28,11 +28,11 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from hydra_env.config import EnvConfig
-from hydra_env.core import HydraCore, build_components, detector_state
+from hydra_env.core import CoreAccessMixin, HydraCore, build_components
 from hydra_env.env import action_space_for, check_actions, observation_space_for
 
 
-class SwiftHydraVectorEnv(VectorEnv):
+class SwiftHydraVectorEnv(CoreAccessMixin, VectorEnv):
     """``num_envs`` Swift Hydra walks stepped as one batch.
 
     Args:
@@ -80,36 +80,6 @@ class SwiftHydraVectorEnv(VectorEnv):
         self._t = np.zeros(self.num_envs, dtype=np.int64)
         self._p = np.zeros(self.num_envs, dtype=np.float32)
         self._last_reward = np.zeros(self.num_envs, dtype=np.float32)
-
-    # -------------------------------------------------------------- detector sync (same API as the env)
-    @property
-    def detector(self) -> Any:
-        """The shared detector."""
-        return self.core.detector
-
-    @property
-    def split(self) -> Any:
-        """The train/test split."""
-        return self.core.split
-
-    @property
-    def detector_version(self) -> int:
-        """Number of detector updates applied so far."""
-        return self.core.detector_version
-
-    def get_detector_state(self) -> Any:
-        """Picklable snapshot of the shared detector."""
-        return detector_state(self.core.detector)
-
-    def set_detector_state(self, state: Any, version: int, detector_round: int | None = None) -> int:
-        """Installs a new detector (state) and version for every sub-env; returns the version."""
-        self.core.set_detector_state(state, version, detector_round)
-        return self.core.detector_version
-
-    def add_anomalies(self, samples: np.ndarray) -> int:
-        """Adds kept synthetic anomalies to the shared entropy anomaly set; returns its size."""
-        self.core.add_anomalies(samples)
-        return self.core.entropy.size
 
     # -------------------------------------------------------------- gymnasium vector API
     def _obs(self) -> np.ndarray:
