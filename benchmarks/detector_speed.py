@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import os
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ import numpy as np
 import torch
 from sklearn.metrics import roc_auc_score
 
+from benchmarks.report import atomic_write
 from detectors import MambaDetector, MambaMoEDetector
 from hydra_env.datasets import adbench_split, load
 
@@ -129,12 +129,6 @@ def summarize(result: dict) -> list[dict]:
     return table
 
 
-def _write(path: Path, write) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    write(tmp)
-    os.replace(tmp, path)
-
-
 def write_outputs(result: dict, table: list[dict], out: Path, command: str) -> None:
     import matplotlib
 
@@ -149,7 +143,7 @@ def write_outputs(result: dict, table: list[dict], out: Path, command: str) -> N
     except (subprocess.CalledProcessError, FileNotFoundError):
         commit = "unknown (no commit)"
     result = {**result, "summary": table, "command": command, "git_commit": commit}
-    _write(out / "detector_speed.json", lambda p: p.write_text(json.dumps(result, indent=2)))
+    atomic_write(out / "detector_speed.json", lambda p: p.write_text(json.dumps(result, indent=2)))
     las = result["las"]
     head = (
         "| model | "
@@ -173,7 +167,7 @@ def write_outputs(result: dict, table: list[dict], out: Path, command: str) -> N
             f"| {e['model']} | {aucs} | {e['fit_s']:.1f} | {e['latency_batch1_ms']:.3f} | "
             f"{e['latency_ratio_to_single']:.2f} | {e['throughput_rows_s']:.0f} | {e['throughput_ratio_to_single']:.2f} |"
         )
-    _write(out / "detector_speed.md", lambda p: p.write_text("\n".join(lines) + "\n"))
+    atomic_write(out / "detector_speed.md", lambda p: p.write_text("\n".join(lines) + "\n"))
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     names = [e["model"] for e in table]
     axes[0].barh(names, [e["latency_ratio_to_single"] for e in table])
@@ -185,7 +179,7 @@ def write_outputs(result: dict, table: list[dict], out: Path, command: str) -> N
     axes[1].set_xlabel("test AUC-ROC (cardio)")
     axes[1].legend()
     fig.tight_layout()
-    _write(out / "detector_speed.png", lambda p: fig.savefig(p, format="png", dpi=110))
+    atomic_write(out / "detector_speed.png", lambda p: fig.savefig(p, format="png", dpi=110))
     plt.close(fig)
 
 

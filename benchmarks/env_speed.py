@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from benchmarks.report import atomic_write
+
 BATCH_SIZES = (1, 16, 64, 256)
 TARGET_RATIO_AT_64 = 0.8
 
@@ -114,12 +116,6 @@ def measure(seconds: float, batch_sizes: tuple[int, ...], seed: int = 0) -> dict
     }
 
 
-def _write_atomic(path: Path, write) -> None:
-    tmp = path.with_name(path.stem + ".tmp" + path.suffix)
-    write(tmp)
-    os.replace(tmp, path)
-
-
 def write_reports(results: dict[str, Any], out: Path, command: str) -> list[Path]:
     """Writes ``env_speed.json``, ``env_speed.md`` and ``env_speed.png`` under ``out``."""
     import matplotlib
@@ -129,7 +125,7 @@ def write_reports(results: dict[str, Any], out: Path, command: str) -> list[Path
 
     out.mkdir(parents=True, exist_ok=True)
     json_path, md_path, png_path = out / "env_speed.json", out / "env_speed.md", out / "env_speed.png"
-    _write_atomic(json_path, lambda p: p.write_text(json.dumps(results, indent=2, default=str)))
+    atomic_write(json_path, lambda p: p.write_text(json.dumps(results, indent=2, default=str)))
 
     ratios = results["ratio_vector_over_bare"]
     lines = [
@@ -159,7 +155,7 @@ def write_reports(results: dict[str, Any], out: Path, command: str) -> list[Path
     if at_64 is not None:
         verdict = "met" if at_64 >= TARGET_RATIO_AT_64 else "NOT met"
         lines.append(f"Target vector/bare >= {TARGET_RATIO_AT_64} at N=64: {verdict} ({at_64:.2f}x).")
-    _write_atomic(md_path, lambda p: p.write_text("\n".join(lines) + "\n"))
+    atomic_write(md_path, lambda p: p.write_text("\n".join(lines) + "\n"))
 
     fig, ax = plt.subplots(figsize=(6, 4))
     for mode, marker in (("vector env", "o"), ("bare decode+score", "s")):
@@ -175,7 +171,7 @@ def write_reports(results: dict[str, Any], out: Path, command: str) -> list[Path
     )
     ax.legend()
     fig.tight_layout()
-    _write_atomic(png_path, lambda p: fig.savefig(p, format="png", dpi=120))
+    atomic_write(png_path, lambda p: fig.savefig(p, format="png", dpi=120))
     plt.close(fig)
     return [json_path, md_path, png_path]
 

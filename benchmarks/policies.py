@@ -37,7 +37,6 @@ from __future__ import annotations
 import argparse
 import functools
 import math
-import os
 import shlex
 import sys
 import tempfile
@@ -52,6 +51,7 @@ import numpy as np
 from benchmarks import ray_backend
 from benchmarks.adbench import ResultStore, git_commit, resolve_datasets
 from benchmarks.backends import BACKENDS
+from benchmarks.report import atomic_write, comma_list
 from benchmarks.sweep import SweepCell, build_backend, run_sweep
 
 RESULTS_FILE = "policies_results.csv"
@@ -304,18 +304,6 @@ def leaderboard(rows: Sequence[dict[str, str]]) -> list[dict[str, Any]]:
     return sorted(entries, key=order)
 
 
-def _atomic_write(path: Path, write: Callable[[str], Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _plot(by_budget: dict[str, list[dict[str, Any]]], path: Path) -> None:
     import matplotlib
 
@@ -353,7 +341,7 @@ def _plot(by_budget: dict[str, list[dict[str, Any]]], path: Path) -> None:
         bars.set_xlabel("wall seconds per cell (Swift Hydra side)")
         bars.set_title(f"budget {budget}: wall time, mean ± std", fontsize=10)
     fig.tight_layout()
-    _atomic_write(path, lambda p: fig.savefig(p, format="png", dpi=110))
+    atomic_write(path, lambda p: fig.savefig(p, format="png", dpi=110))
     plt.close(fig)
 
 
@@ -427,22 +415,17 @@ def write_leaderboard(rows: Sequence[dict[str, str]], out: str | Path, *, comman
             lines.append(f"- {cell}: `{r.get('error', '')}`")
         lines.append("")
     path = out / SUMMARY_FILE
-    _atomic_write(path, lambda p: Path(p).write_text("\n".join(lines)))
+    atomic_write(path, lambda p: Path(p).write_text("\n".join(lines)))
     return path
 
 
 # ----------------------------------------------------------------------------------------------- command line
-def _comma_list(text: str) -> list[str]:
-    items = [t.strip() for t in text.split(",") if t.strip()]
-    if not items:
-        raise argparse.ArgumentTypeError(f"expected a comma-separated list, got {text!r}")
-    return items
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the leaderboard's arguments to ``parser``."""
     parser.add_argument(
-        "--algos", type=_comma_list, default=list(DEFAULT_ALGOS), help="comma-separated generation policies"
+        "--algos", type=comma_list, default=list(DEFAULT_ALGOS), help="comma-separated generation policies"
     )
     parser.add_argument("--datasets", required=True, help="'all' or comma-separated names (e.g. wdbc,wine)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3], help="split/model seeds")

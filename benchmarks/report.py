@@ -15,6 +15,7 @@ import math
 import os
 import tempfile
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -105,11 +106,24 @@ def _num(value: float) -> str:
     return "–" if not math.isfinite(value) else f"{value:.3g}"
 
 
-def _atomic_write(path: Path, write) -> None:
+def comma_list(text: str) -> list[str]:
+    """argparse type for ``a,b,c``; an empty list is an error."""
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    if not items:
+        raise argparse.ArgumentTypeError(f"expected a comma-separated list, got {text!r}")
+    return items
+
+
+def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
+    """``write(tmp_path)`` then ``os.replace``: readers never see a half-written file.
+
+    Every result file of the benchmarks goes through here (CSV rows have their own store).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
-        write(tmp)
+        write(Path(tmp))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -244,7 +258,7 @@ def _plots(rows, group_column: str, out: Path, prefix: str) -> list[Path]:
     axes[0, 0].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     auc_path = out / f"{prefix}_auc_roc.png"
-    _atomic_write(auc_path, lambda p: fig.savefig(p, dpi=110, format="png"))
+    atomic_write(auc_path, lambda p: fig.savefig(p, dpi=110, format="png"))
     plt.close(fig)
 
     fig, axes = plt.subplots(
@@ -268,7 +282,7 @@ def _plots(rows, group_column: str, out: Path, prefix: str) -> list[Path]:
         ax.set_title(title, fontsize=9)
     fig.tight_layout()
     rank_path = out / f"{prefix}_ranks.png"
-    _atomic_write(rank_path, lambda p: fig.savefig(p, dpi=110, format="png"))
+    atomic_write(rank_path, lambda p: fig.savefig(p, dpi=110, format="png"))
     plt.close(fig)
     return [auc_path, rank_path]
 
@@ -284,7 +298,7 @@ def write_report(
     plots = _plots(rows, group_column, out, prefix) if rows else []
     text = _markdown(rows, group_column, reference, command, commit, title, plots)
     path = out / f"{prefix}_summary.md"
-    _atomic_write(path, lambda p: Path(p).write_text(text + "\n"))
+    atomic_write(path, lambda p: Path(p).write_text(text + "\n"))
     return path
 
 

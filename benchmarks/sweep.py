@@ -17,7 +17,6 @@ that raises, or whose Ray task dies, is recorded as ``status=failed`` with its e
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
 import sys
 import tempfile
@@ -30,6 +29,7 @@ from typing import Any
 from benchmarks import ray_backend
 from benchmarks.adbench import ResultStore, git_commit, resolve_datasets
 from benchmarks.backends import BACKENDS, make_backend
+from benchmarks.report import atomic_write, comma_list
 
 RESULTS_FILE = "sweep_results.csv"
 COLUMNS = (
@@ -178,19 +178,6 @@ def run_sweep(
     return todo
 
 
-def _atomic_write(path: Path, write: Callable[[str], Any]) -> None:
-    """``write(tmp_path)`` then ``os.replace``: readers never see a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _mean(values: list[float]) -> str:
     return f"{100 * sum(values) / len(values):.2f}" if values else "-"
 
@@ -241,26 +228,19 @@ def write_summary(rows: Sequence[dict[str, str]], out: Path, *, command: str, co
         ax.set_ylabel("AUC-ROC gain over control (points)")
         ax.set_title("Swift Hydra minus no-augmentation control, mean over cells")
         fig.tight_layout()
-        _atomic_write(plot, lambda p: fig.savefig(p, format="png", dpi=120))
+        atomic_write(plot, lambda p: fig.savefig(p, format="png", dpi=120))
         plt.close(fig)
         lines += ["", f"![AUC-ROC gain per algorithm]({plot.name})"]
     path = out / "sweep_summary.md"
-    _atomic_write(path, lambda p: Path(p).write_text("\n".join(lines) + "\n"))
+    atomic_write(path, lambda p: Path(p).write_text("\n".join(lines) + "\n"))
     return path
-
-
-def _comma_list(text: str) -> list[str]:
-    items = [t.strip() for t in text.split(",") if t.strip()]
-    if not items:
-        raise argparse.ArgumentTypeError(f"expected a comma-separated list, got {text!r}")
-    return items
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the sweep's arguments to ``parser``."""
     parser.add_argument("--datasets", required=True, help="'all' or comma-separated names (e.g. wdbc,wine)")
     parser.add_argument(
-        "--algos", type=_comma_list, default=["ppo"], help="comma-separated, e.g. ppo,sac,random"
+        "--algos", type=comma_list, default=["ppo"], help="comma-separated, e.g. ppo,sac,random"
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3], help="split/model seeds")
     parser.add_argument("--la", type=float, nargs="+", default=[0.1], help="labeled-anomaly fractions")
