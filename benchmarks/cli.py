@@ -7,7 +7,7 @@ only when that subcommand runs, so ``swift-hydra datasets list`` never pays for 
 Subcommands:
     train      run the closed Swift Hydra loop (``agents.train``)
     datasets   list, inspect and download ADBench datasets (``hydra_env.datasets_cli``)
-    bench      benchmarks: ``adbench``, ``unseen``, ``policies``, ``detector-speed``, ``env-speed``, ``sweep``
+    bench      benchmarks: ``adbench``, ``unseen``, ``policies``, ``detector-speed``, ``env-speed``, ``speed`` (report), ``sweep``
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ _BENCHMARKS = {
     "detector-speed": "benchmarks.detector_speed",
     "env-speed": "benchmarks.env_speed",
     "sweep": "benchmarks.sweep",
+    "speed": "benchmarks.speed",
 }
 
 
