@@ -352,7 +352,7 @@ def run(args: argparse.Namespace) -> Path:
     )  # fmt: skip
     return report.write_report(
         list(store.rows.values()), out, prefix=PREFIX, group_column="la", reference=args.reference,
-        command=command_line(args, "benchmarks.adbench"), commit=git_commit(), title="ADBench benchmark",
+        command=command_line(args, "benchmarks.adbench"), commit=git_commit(), title=report.TITLES["adbench"],
     )  # fmt: skip
 
 

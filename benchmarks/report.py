@@ -147,7 +147,7 @@ def _markdown(rows, group_column, reference, command, commit, title, plots) -> s
     failed = [r for r in rows if r.get("status") != "ok"]
     lines = [
         f"# {title}", "",
-        f"- Command: `{command}`", f"- Commit: `{commit}`",
+        f"- Command(s), in the order they ran: `{command}`", f"- Commit of this summary: `{commit}`",
         f"- Generated: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
         f"- Cells: {len(rows) - len(failed)} ok, {len(failed)} failed; datasets: {len({r['dataset'] for r in rows})}; "
         f"seeds: {' '.join(sorted({r['seed'] for r in rows}, key=int))}",
@@ -291,15 +291,34 @@ def write_report(
     rows, out: str | Path, *, prefix: str, group_column: str = "la", reference: str = "swift_hydra",
     command: str = "", commit: str = "unknown", title: str = "Benchmark",
 ) -> Path:  # fmt: skip
-    """Write ``{prefix}_summary.md`` and the two plots into ``out``; returns the markdown path."""
+    """Write ``{prefix}_summary.md`` and the two plots into ``out``; returns the markdown path.
+
+    ``command`` is appended to ``{prefix}_commands.txt``: a resumed or extended CSV holds cells of several
+    runs, and the summary lists every command that wrote into it (the CSV's ``commit`` column says
+    which code produced each row).
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    command = record_command(out / f"{prefix}_commands.txt", command)
     rows = [dict(r) for r in rows]
     plots = _plots(rows, group_column, out, prefix) if rows else []
     text = _markdown(rows, group_column, reference, command, commit, title, plots)
     path = out / f"{prefix}_summary.md"
     atomic_write(path, lambda p: Path(p).write_text(text + "\n"))
     return path
+
+
+# Summary titles by CSV prefix, so a rebuilt summary reads like the original.
+TITLES = {"adbench": "ADBench benchmark", "unseen": "Unseen anomaly types (leave one type out)"}
+
+
+def record_command(path: Path, command: str) -> str:
+    """Appends ``command`` to the history file unless it is the last entry; returns the history as text."""
+    history = path.read_text().splitlines() if path.is_file() else []
+    if command and (not history or history[-1] != command):
+        history.append(command)
+        atomic_write(path, lambda p: p.write_text("\n".join(history) + "\n"))
+    return "`, then `".join(history) if history else command
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -317,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     prefix = args.csv.name.removesuffix("_results.csv")
     path = write_report(
         rows, args.out or args.csv.parent, prefix=prefix, group_column=group_column, reference=args.reference,
-        command=args.command or f"(rebuilt) python -m benchmarks.report {args.csv}", commit=git_commit(), title=prefix,
+        command=args.command, commit=git_commit(), title=TITLES.get(prefix, prefix),
     )  # fmt: skip
     print(path)
     return 0

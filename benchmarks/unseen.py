@@ -162,7 +162,7 @@ def run(args: argparse.Namespace):
     return report.write_report(
         list(store.rows.values()), out, prefix=PREFIX, group_column="held_out_type", reference=args.reference,
         command=adbench.command_line(args, "benchmarks.unseen"), commit=adbench.git_commit(),
-        title="Unseen anomaly types (leave one type out)",
+        title=report.TITLES["unseen"],
     )  # fmt: skip
 
 

@@ -104,3 +104,14 @@ def test_rebuild_from_csv(tmp_path):
         writer.writerows(rows)
     assert report.main([str(tmp_path / "adbench_results.csv"), "--reference", "ours"]) == 0
     assert "ours against each method" in (tmp_path / "adbench_summary.md").read_text()
+
+
+def test_command_history_lists_every_run_once(tmp_path):
+    from benchmarks.report import record_command
+
+    path = tmp_path / "x_commands.txt"
+    assert record_command(path, "run a") == "run a"
+    assert record_command(path, "run a") == "run a"  # a plain rerun adds nothing
+    assert record_command(path, "run b") == "run a`, then `run b"
+    assert record_command(path, "") == "run a`, then `run b"  # a rebuild adds nothing
+    assert path.read_text().splitlines() == ["run a", "run b"]
