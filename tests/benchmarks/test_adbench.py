@@ -79,7 +79,7 @@ def test_tiny_run_writes_csv_summary_and_plots(tmp_path, counting):
         assert len(shapes) == 1
     summary = (tmp_path / "adbench_summary.md").read_text()
     assert "python -m benchmarks.adbench --datasets wdbc,wine" in summary
-    assert "Commit: `" in summary and "boom in fit" in summary
+    assert "Commit of this summary: `" in summary and "boom in fit" in summary
     assert (tmp_path / "adbench_auc_roc.png").stat().st_size > 0
     assert (tmp_path / "adbench_ranks.png").stat().st_size > 0
 
