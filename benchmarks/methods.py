@@ -89,6 +89,14 @@ def _fit_swift_hydra(X, y, *, seed: int, budget, n_jobs: int | None):
     return fit_swift_hydra(X, y, budget=budget, seed=seed)
 
 
+def _fit_swift_hydra_control(X, y, *, seed: int, budget, n_jobs: int | None):
+    # Swift Hydra's own deployment detector at the same budget, without synthetic anomalies: the
+    # paired control that isolates what the augmentation does (``mome`` uses MoME's defaults instead).
+    from agents.loop import fit_deployment_control
+
+    return fit_deployment_control(X, y, budget=budget, seed=seed)
+
+
 METHODS: dict[str, Method] = {}
 # Kept in sync with detectors.adapters.PYOD_DETECTORS; duplicated so importing the registry stays cheap.
 PYOD_MODULES = {
@@ -114,6 +122,13 @@ for _method in (
         "Swift Hydra: RL-generated anomalies + MoME detector",
         ("agents.loop",),
     ),  # fmt: skip
+    Method(
+        "swift_hydra_control",
+        OURS,
+        _fit_swift_hydra_control,
+        "Swift Hydra's deployment MoME at the same budget, no generated data (the paired control)",
+        ("agents.loop",),
+    ),
     Method(
         "mome",
         OURS,
