@@ -38,44 +38,44 @@ def _series(metrics: list[dict[str, Any]], key: str) -> tuple[np.ndarray, np.nda
     return np.asarray(rounds), np.asarray(values, dtype=float)
 
 
-def plot_val_auc(metrics: list[dict[str, Any]], path: str | Path) -> Path:
-    """Validation AUC per round (round 0 = the pre-trained detector)."""
+def _rounds_plot(
+    metrics: list[dict[str, Any]],
+    series: tuple[tuple[str, str], ...],
+    ylabel: str,
+    title: str,
+    path: str | Path,
+) -> Path:
+    """One line per ``(metric key, label)`` against the round number."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5, 3.2))
-    for key, label in (("val_auc_roc", "AUC-ROC"), ("val_auc_pr", "AUC-PR")):
+    for key, label in series:
         rounds, values = _series(metrics, key)
         ax.plot(rounds, values, marker="o", label=label)
     ax.set_xlabel("round")
-    ax.set_ylabel("validation score")
-    ax.set_title("In-loop detector on the validation split")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
     ax.legend()
     ax.grid(alpha=0.3)
     try:
         return _save(fig, Path(path))
     finally:
         plt.close(fig)
+
+
+def plot_val_auc(metrics: list[dict[str, Any]], path: str | Path) -> Path:
+    """Validation AUC per round (round 0 = the pre-trained detector)."""
+    series = (("val_auc_roc", "AUC-ROC"), ("val_auc_pr", "AUC-PR"))
+    return _rounds_plot(metrics, series, "validation score", "In-loop detector on the validation split", path)
 
 
 def plot_rewards(metrics: list[dict[str, Any]], path: str | Path) -> Path:
     """Candidate and kept rewards per round."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5, 3.2))
-    for key, label in (
+    series = (
         ("reward_mean", "candidates (mean)"),
         ("reward_max", "candidates (max)"),
         ("kept_reward_mean", "kept top-l (mean)"),
-    ):
-        rounds, values = _series(metrics, key)
-        ax.plot(rounds, values, marker="o", label=label)
-    ax.set_xlabel("round")
-    ax.set_ylabel("env reward")
-    ax.set_title("Reward of generated anomalies")
-    ax.legend()
-    ax.grid(alpha=0.3)
-    try:
-        return _save(fig, Path(path))
-    finally:
-        plt.close(fig)
+    )
+    return _rounds_plot(metrics, series, "env reward", "Reward of generated anomalies", path)
 
 
 def plot_projection(
