@@ -49,10 +49,9 @@ from typing import Any
 import numpy as np
 
 from benchmarks import ray_backend
-from benchmarks.adbench import ResultStore, git_commit, resolve_datasets
-from benchmarks.backends import BACKENDS
+from benchmarks.adbench import ResultStore, git_commit
 from benchmarks.report import atomic_write, comma_list
-from benchmarks.sweep import SweepCell, build_backend, run_sweep
+from benchmarks.sweep import SweepCell, add_run_arguments, build_backend, make_cells, run_sweep
 
 RESULTS_FILE = "policies_results.csv"
 SUMMARY_FILE = "policies_summary.md"
@@ -443,28 +442,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         help="mean actions when generating (default: sample); not part of the cell key, so use another --out",
     )
     parser.add_argument("--device", default="cpu", help="torch device of the VAE and detectors")
-    parser.add_argument("--backend", default="serial", choices=sorted(BACKENDS), help="where cells run")
-    ray_backend.add_ray_arguments(parser)
-    parser.add_argument("--retry-failed", action="store_true", help="rerun cells recorded as failed")
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    return parser
-
-
-def make_cells(args: argparse.Namespace) -> list[SweepCell]:
-    """The grid the options describe, checked before anything runs (``ValueError`` on bad values)."""
-    from agents.config import get_budget
-    from agents.registry import check_algo
-
-    get_budget(args.budget)
-    algos = list(dict.fromkeys(check_algo(a) for a in args.algos))
-    for la in args.la:
-        if not 0.0 < la <= 1.0:
-            raise ValueError(f"--la values must be in (0, 1], got {la}")
-    datasets = resolve_datasets(args.datasets, args.data_dir)
-    return [
-        SweepCell(dataset, algo, float(la), int(seed), args.budget)
-        for dataset in datasets for la in args.la for seed in args.seeds for algo in algos
-    ]  # fmt: skip
+    return add_run_arguments(parser)
 
 
 def run(args: argparse.Namespace, evaluate: EvaluateFn | None = None) -> Path:

@@ -255,9 +255,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         action="store_true",
         help="keep only the CSV rows (no checkpoints, no resume mid-run)",
     )
-    parser.add_argument(
-        "--backend", default="serial", choices=sorted({*BACKENDS, "ray"}), help="where cells run"
-    )
+    return add_run_arguments(parser)
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Where and how cells run (backend, Ray options, retries, progress); shared with ``benchmarks.policies``."""
+    parser.add_argument("--backend", default="serial", choices=sorted(BACKENDS), help="where cells run")
     ray_backend.add_ray_arguments(parser)
     parser.add_argument("--retry-failed", action="store_true", help="rerun cells recorded as failed")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -265,7 +268,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 
 def make_cells(args: argparse.Namespace) -> list[SweepCell]:
-    """The grid the options describe, checked before anything runs (``ValueError`` on bad values)."""
+    """The grid the options describe, checked before anything runs (``ValueError`` on bad values).
+
+    Shared with ``benchmarks.policies``: both sweep datasets x algos x la x seeds.
+    """
     from agents.config import get_budget
     from agents.registry import check_algo
 
