@@ -1,9 +1,10 @@
 """Stable-Baselines3 callback that closes the Swift Hydra loop across vector envs.
 
 :class:`DetectorUpdateCallback` is the SB3 counterpart of :class:`hydra_env.DetectorUpdateWrapper`
-(same selection rule, same retraining, see :mod:`hydra_env.wrappers`), built for envs that live in
-other processes (``SubprocVecEnv``): it reads ``info["sample"]`` and the rewards in the main process,
-retrains a main-process copy of the detector, then broadcasts it with
+(the same :class:`hydra_env.rounds.RoundStep`), built for envs that live in other processes
+(``SubprocVecEnv``): it reads ``info["sample"]`` and the rewards in the main process, runs the round
+step on a main-process copy of the detector (plain top-l by reward: the reward's terms live in the
+sub-processes), then broadcasts it with
 ``vec_env.env_method("set_detector_state", state, version)`` so every copy scores with the new
 weights, and ``env_method("add_anomalies", kept)`` so every copy's entropy set grows alike.
 """
@@ -17,7 +18,8 @@ import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 
 from hydra_env.core import detector_state
-from hydra_env.wrappers import TopLBuffer, retrain_detector, save_kept
+from hydra_env.rounds import RoundStep
+from hydra_env.wrappers import TopLBuffer, save_kept
 
 
 class DetectorUpdateCallback(BaseCallback):
@@ -51,6 +53,7 @@ class DetectorUpdateCallback(BaseCallback):
         if int(update_every) < 1:
             raise ValueError(f"update_every must be >= 1, got {update_every}")
         self.buffer = TopLBuffer(top_l)
+        self.top_l = int(top_l)
         self.update_every = int(update_every)
         self.warm_start = bool(warm_start)
         self.detector = detector
@@ -58,9 +61,7 @@ class DetectorUpdateCallback(BaseCallback):
         self.y_train = y_train
         self.version = 0
         self._last_update = 0
-        self._kept: list[np.ndarray] = []
-        self._kept_rewards: list[np.ndarray] = []
-        self._kept_rounds: list[np.ndarray] = []
+        self.round_step: RoundStep | None = None
 
     def _init_callback(self) -> None:
         env = self.training_env
@@ -71,19 +72,26 @@ class DetectorUpdateCallback(BaseCallback):
             self.X_train, self.y_train = split.X_train, split.y_train
         self.version = int(env.get_attr("detector_version", [0])[0])
         self._last_update = self.num_timesteps
+        self.round_step = RoundStep(
+            self.detector, self.X_train, self.y_train,
+            top_l=self.top_l, warm_start=self.warm_start, publish=self._broadcast,
+        )  # fmt: skip
+        self.round_step.round = self.version
 
     @property
     def kept_samples(self) -> np.ndarray:
         """All kept synthetic anomalies so far."""
-        if not self._kept:
+        if self.round_step is None:
             return np.zeros((0, 0 if self.X_train is None else self.X_train.shape[1]), dtype=np.float32)
-        return np.concatenate(self._kept)
+        return self.round_step.kept_X
 
     def export_kept(self, path: str | os.PathLike) -> None:
         """Saves kept samples, rewards and rounds to ``.npz`` (keys ``X``, ``reward``, ``round``)."""
-        rewards = np.concatenate(self._kept_rewards) if self._kept_rewards else np.zeros(0)
-        rounds = np.concatenate(self._kept_rounds) if self._kept_rounds else np.zeros(0, dtype=np.int64)
-        save_kept(path, self.kept_samples, rewards, rounds)
+        step = self.round_step
+        if step is None:
+            save_kept(path, self.kept_samples, np.zeros(0), np.zeros(0, dtype=np.int64))
+        else:
+            save_kept(path, step.kept_X, step.kept_reward, step.kept_round - 1)
 
     def _on_step(self) -> bool:
         infos = self.locals["infos"]
@@ -96,19 +104,15 @@ class DetectorUpdateCallback(BaseCallback):
     def update_detector(self) -> int:
         """Retrains on train + kept samples and broadcasts the detector; returns the new version."""
         samples, rewards = self.buffer.pop()
-        if len(samples) == 0:
-            return self.version
-        self._kept.append(samples)
-        self._kept_rewards.append(rewards)
-        self._kept_rounds.append(np.full(len(samples), self.version, dtype=np.int64))
-        retrain_detector(
-            self.detector, self.X_train, self.y_train, self.kept_samples, warm_start=self.warm_start
-        )
-        self.version += 1
-        self.training_env.env_method("set_detector_state", detector_state(self.detector), self.version)
-        self.training_env.env_method("add_anomalies", samples)
-        if self.verbose:
-            print(f"detector v{self.version}: retrained on {len(self.kept_samples)} kept synthetic anomalies")
-        self.logger.record("hydra/detector_version", self.version)
-        self.logger.record("hydra/kept_samples", len(self.kept_samples))
+        if len(samples) and self.round_step is not None:
+            self.round_step(samples, rewards)
         return self.version
+
+    def _broadcast(self, step: RoundStep, kept: np.ndarray) -> None:
+        self.version = step.round
+        self.training_env.env_method("set_detector_state", detector_state(self.detector), self.version)
+        self.training_env.env_method("add_anomalies", kept)
+        if self.verbose:
+            print(f"detector v{self.version}: retrained on {len(step.kept_X)} kept synthetic anomalies")
+        self.logger.record("hydra/detector_version", self.version)
+        self.logger.record("hydra/kept_samples", len(step.kept_X))

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class Budget:
@@ -117,7 +119,8 @@ BUDGETS: dict[str, Budget] = {
         latent_dim=4,
         gradient_steps=10,
     ),
-    # The CLI default: `swift-hydra train` (wdbc, PPO) with its control in under 3 minutes on 2 cores.
+    # The CLI default (`swift-hydra train`, the benchmark tables): 8 batched walks so the agent's env
+    # steps cost one forward pass per 8 samples; epochs sized by the profile in benchmarks/results/profile.
     "small": Budget(
         name="small",
         rounds=3,
@@ -125,10 +128,11 @@ BUDGETS: dict[str, Budget] = {
         candidates_per_round=256,
         top_l=32,
         episode_length=16,
-        vae_epochs=80,
-        vae_epochs_per_round=10,
-        detector_epochs=15,
-        detector_epochs_per_round=4,
+        n_envs=8,
+        vae_epochs=40,
+        vae_epochs_per_round=5,
+        detector_epochs=8,
+        detector_epochs_per_round=2,
         deploy_epochs=15,
         n_experts=3,
         d_model=16,
@@ -178,6 +182,37 @@ def get_budget(name: str | Budget, **overrides: Any) -> Budget:
 
 
 @dataclass
+class LoopOptions:
+    """What a run decides beyond its budget (shared by :func:`swift_hydra_loop` and ``TrainConfig``).
+
+    Attributes:
+        deploy: Deployment detector, a name of :data:`agents.deploy.DEPLOY_CHOICES`.
+        synthetic_weight: The kept synthetic anomalies together weigh this many times the labeled
+            anomalies in the deployment fit (boosters; each row at most 1).
+        min_novelty: Candidates whose ``novelty`` rank among the normal rows is below this are never
+            kept (evasion by being normal); 0 keeps everything.
+        env_kwargs: Extra :class:`hydra_env.EnvConfig` fields (``reward_weights``, ``action_scale``...).
+    """
+
+    deploy: str = "catboost"
+    synthetic_weight: float = 1.0
+    min_novelty: float = 0.5
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        """Raises ``ValueError`` naming the first bad field (env settings are checked by ``EnvConfig``)."""
+        from agents.deploy import check_deploy
+        from hydra_env.config import EnvConfig
+
+        check_deploy(self.deploy)
+        if not (np.isfinite(self.synthetic_weight) and self.synthetic_weight >= 0):
+            raise ValueError(f"synthetic_weight must be a finite number >= 0, got {self.synthetic_weight}")
+        if not 0.0 <= self.min_novelty <= 1.0:
+            raise ValueError(f"min_novelty must lie in [0, 1], got {self.min_novelty}")
+        EnvConfig.from_kwargs(**self.env_kwargs)
+
+
+@dataclass
 class TrainConfig:
     """Everything that defines one ``swift-hydra train`` run (saved as ``config.json``).
 
@@ -196,8 +231,9 @@ class TrainConfig:
         data_dir: Folder of ADBench ``.npz`` files for non-embedded datasets.
         val_fraction: Share of the training split carved out (stratified) for model selection.
         deterministic: Whether generation rollouts use the policy's mean action.
-        deploy: ``"scratch"``: the deployment MoME is trained from scratch on train + kept
-            synthetic anomalies.
+        options: Deployment detector, synthetic weighting, acceptance rule and env settings
+            (:class:`LoopOptions`; from the shell ``--deploy``, ``--synthetic-weight``,
+            ``--min-novelty``, ``--env-kwargs``).
         control: Also train the no-augmentation control (same deployment detector, train only).
         device: Torch device of the VAE and detectors (``cpu``, ``cuda``); the agent stays on the CPU.
         tensorboard: Write SB3 tensorboard logs under ``<run_dir>/tensorboard``.
@@ -214,8 +250,8 @@ class TrainConfig:
     hyperparams: str | None = None
     data_dir: str | None = None
     val_fraction: float = 0.2
-    deterministic: bool = True
-    deploy: str = "scratch"
+    deterministic: bool = False
+    options: LoopOptions = field(default_factory=LoopOptions)
     control: bool = True
     device: str = "cpu"
     tensorboard: bool = False
@@ -229,8 +265,9 @@ class TrainConfig:
             )
         if not 0.0 < self.val_fraction < 0.5:
             raise ValueError(f"val_fraction must be in (0, 0.5), got {self.val_fraction}")
-        if self.deploy != "scratch":
-            raise ValueError(f"deploy must be 'scratch', got {self.deploy!r}")
+        if isinstance(self.options, dict):
+            self.options = LoopOptions(**self.options)
+        self.options.validate()
         self.resolved_budget()  # validates the preset and overrides early
 
     def resolved_budget(self) -> Budget:
@@ -254,7 +291,7 @@ class TrainConfig:
 ENV_ID = "SwiftHydra-v0"
 HYPERPARAMS_DIR = Path(__file__).resolve().parent / "hyperparams"
 # rl-zoo3 keys that configure the experiment rather than the agent's constructor.
-_ZOO_IGNORED = ("n_timesteps", "policy")
+_ZOO_IGNORED = ("n_timesteps", "policy", "env_kwargs")  # env_kwargs: read by agents.experiment
 _ZOO_UNSUPPORTED = (
     "normalize",
     "env_wrapper",

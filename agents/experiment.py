@@ -2,7 +2,7 @@
 
 The run directory holds ``config.json`` (the resolved configuration, enough to resume),
 ``metrics.jsonl`` (one line per completed round, validation metrics only), ``checkpoints/``,
-``detector.pt`` (deployment MoME), ``control_detector.pt``, ``vae.pt``, ``agent/``,
+``detector.pt`` (the deployment detector), ``control_detector.pt``, ``vae.pt``, ``agent/``,
 ``synthetic.npz`` (kept synthetic anomalies, scaled and in original units), ``val_auc.png``,
 ``reward.png``, ``projection.png``, optional ``tensorboard/`` and ``summary.json`` (written last).
 """
@@ -108,6 +108,9 @@ def run(
         hp_file = config.hyperparams or default_hyperparams_file(config.algo)
         hyperparams_raw = read_hyperparams(hp_file) if hp_file and config.algo in SB3_ALGOS else {}
     budget, algo_kwargs = resolve_agent_settings(config, hyperparams_raw)
+    # An rl-zoo3 yaml's env_kwargs are defaults; the run's own --env-kwargs win.
+    zoo_env = dict(hyperparams_raw.get("env_kwargs") or {})
+    options = dataclasses.replace(config.options, env_kwargs={**zoo_env, **config.options.env_kwargs})
     X, y = datasets.load(config.dataset, data_dir=config.data_dir)
     split = datasets.adbench_split(X, y, config.la, config.seed, name=str(config.dataset))
 
@@ -158,6 +161,7 @@ def run(
             algo_kwargs=algo_kwargs,
             val_fraction=config.val_fraction,
             deterministic=config.deterministic,
+            options=options,
             run_dir=run_dir,
             resume=resume,
             progress=report,
@@ -169,8 +173,9 @@ def run(
         if config.control and budget.rounds > 0:
             bar.set_description("fitting the no-augmentation control")
             control = fit_deployment_control(
-                split.X_train, split.y_train, budget=budget, seed=config.seed, device=config.device
-            )
+                split.X_train, split.y_train, budget=budget, seed=config.seed, options=options,
+                device=config.device,
+            )  # fmt: skip
             control.save(run_dir / "control_detector.pt")
             test["control"] = auc_scores(split.y_test, control.decision_function(split.X_test))
         elif config.control:  # rounds == 0: Swift Hydra *is* the control

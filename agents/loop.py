@@ -8,14 +8,13 @@
         reseed(seed, k)                       # a round is a pure function of the last checkpoint
         agent.learn(steps_per_round)          # on SwiftHydra-v0; the agent persists across rounds
         candidates, rewards = agent.generate(candidates_per_round)
-        keep the top_l distinct candidates by reward (label 1)
-        detector.fit(fit part + all kept, warm_start=True); entropy set += kept
-        vae.fit(fit part + all kept, warm_start=True)
+        RoundStep: select top_l (distinct, spread, novel enough) -> augment -> refit detector + VAE
         validation AUC of the detector                                          [checkpoint round k]
-    deployment MambaMoEDetector, from scratch on the full train split + kept synthetic anomalies
+    deployment detector (``deploy``: catboost by default), from scratch on the full train split +
+    kept synthetic anomalies (down-weighted, see agents.deploy)
 
-:func:`fit_swift_hydra` is the entry point of the benchmark runner; :func:`run` adds datasets, the
-no-augmentation control, test metrics and the run directory (:mod:`agents.experiment`).
+:func:`fit_swift_hydra` is the entry point of the benchmark runner; :func:`agents.experiment.run`
+adds datasets, the no-augmentation control, test metrics and the run directory.
 
 Randomness: every round starts with :func:`seed_round`, the one documented place where the global
 torch/NumPy/``random`` generators are seeded (SB3 draws from them); everything else uses local
@@ -34,13 +33,16 @@ import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from agents.checkpoint import CHECKPOINTS, LoopState, latest_checkpoint, load_checkpoint, save_checkpoint
-from agents.config import (
-    Budget,
-    TrainConfig,
-    get_budget,
-)
+from agents.config import Budget, LoopOptions, get_budget
 from agents.policies import GenerationPolicy, core_of
-from agents.registry import OFF_POLICY, check_algo, default_algo_kwargs, load_policy, make_policy
+from agents.registry import (
+    NON_RL_POLICIES,
+    OFF_POLICY,
+    check_algo,
+    default_algo_kwargs,
+    load_policy,
+    make_policy,
+)
 
 
 # --------------------------------------------------------------------------------------------- helpers
@@ -90,22 +92,6 @@ def carve_validation(
     return X[~val_mask], y[~val_mask], X[val_mask], y[val_mask]
 
 
-def _combined(X: np.ndarray, y: np.ndarray, kept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    if len(kept) == 0:
-        return X, y
-    return np.concatenate([X, kept.astype(X.dtype)]), np.concatenate([y, np.ones(len(kept), dtype=y.dtype)])
-
-
-def select_top(samples: np.ndarray, rewards: np.ndarray, top_l: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``top_l`` highest-reward *distinct* rows, best first (ties broken by generation order)."""
-    if len(samples) == 0 or top_l == 0:
-        return samples[:0], rewards[:0]
-    _, first = np.unique(np.round(samples, 6), axis=0, return_index=True)
-    first = np.sort(first)
-    order = first[np.argsort(-rewards[first], kind="stable")][:top_l]
-    return samples[order], rewards[order]
-
-
 # --------------------------------------------------------------------------------------------- components
 def make_vae(budget: Budget, seed: int, device: str = "cpu") -> Any:
     """An unfitted conditional VAE sized by the budget."""
@@ -123,20 +109,6 @@ def make_loop_detector(budget: Budget, seed: int, device: str = "cpu") -> Any:
     return MambaDetector(
         epochs=budget.detector_epochs,
         warm_start_epochs=budget.detector_epochs_per_round,
-        d_model=budget.d_model,
-        n_layers=budget.n_layers,
-        random_state=seed,
-        device=device,
-    )
-
-
-def make_deploy_detector(budget: Budget, seed: int, device: str = "cpu") -> Any:
-    """The deployment Mixture-of-Mamba-Experts detector (trained from scratch)."""
-    from detectors import MambaMoEDetector
-
-    return MambaMoEDetector(
-        n_experts=budget.n_experts,
-        epochs=budget.deploy_epochs,
         d_model=budget.d_model,
         n_layers=budget.n_layers,
         random_state=seed,
@@ -192,7 +164,7 @@ def resolve_algo_kwargs(algo: str, budget: Budget, algo_kwargs: dict[str, Any] |
     algo = check_algo(algo)
     if algo == "gradient":
         kwargs: dict[str, Any] = {"steps": budget.gradient_steps}
-    elif algo == "random":
+    elif algo in NON_RL_POLICIES:
         kwargs = {}
     else:
         kwargs = default_algo_kwargs(algo, budget.steps_per_round, budget.n_envs)
@@ -205,7 +177,7 @@ def build_policy(
 ) -> GenerationPolicy:
     """A new policy on the env (SB3 agents get the SB3 view of it)."""
     algo = check_algo(algo)
-    env = vector_env if algo in ("random", "gradient") else agent_env(vector_env)
+    env = vector_env if algo in NON_RL_POLICIES else agent_env(vector_env)
     return make_policy(algo, env, seed, tensorboard_log=tensorboard_log, **kwargs)
 
 
@@ -215,7 +187,7 @@ class LoopResult:
     """What :func:`swift_hydra_loop` returns.
 
     Attributes:
-        detector: The fitted deployment ``MambaMoEDetector``.
+        detector: The fitted deployment detector.
         loop_detector: The in-loop ``MambaDetector`` after the last round.
         vae: The conditional VAE after the last round.
         policy: The generation policy.
@@ -244,12 +216,12 @@ def swift_hydra_loop(
     budget: str | Budget = "small",
     seed: int = 1,
     algo_kwargs: dict[str, Any] | None = None,
+    options: LoopOptions | None = None,
     val_fraction: float = 0.2,
     deterministic: bool = False,
     run_dir: str | Path | None = None,
     resume: bool = False,
     tensorboard_log: str | None = None,
-    env_kwargs: dict[str, Any] | None = None,
     progress: Callable[[str, int, int], None] | None = None,
     on_round_end: Callable[[dict[str, Any]], None] | None = None,
     device: str = "cpu",
@@ -263,12 +235,12 @@ def swift_hydra_loop(
         budget: A preset name or a :class:`Budget`.
         seed: Seed of the validation carve, the models and the agent.
         algo_kwargs: Policy constructor arguments (win over the budget-aware defaults).
+        options: Deployment detector, synthetic weighting, acceptance rule and env settings.
         val_fraction: Share of the training split used for validation.
         deterministic: Mean actions for generation rollouts (default: sample, for diversity).
         run_dir: Where checkpoints go (one per round, atomic); ``None``: no checkpoints.
         resume: Continue from the newest checkpoint in ``run_dir``.
         tensorboard_log: SB3 tensorboard folder.
-        env_kwargs: Extra :class:`hydra_env.EnvConfig` fields (``entropy_coef``, ``action_scale``...).
         progress: Called as ``progress(stage, done, total)``.
         on_round_end: Called with each round's metrics dict once the round is checkpointed.
         device: Torch device of the VAE and detectors (the agent's small MLPs stay on the CPU).
@@ -276,8 +248,13 @@ def swift_hydra_loop(
     Returns:
         A :class:`LoopResult`.
     """
+    from agents.deploy import check_deploy, fit_deployment
+    from hydra_env.rounds import RoundStep
+
     algo = check_algo(algo)
     budget = get_budget(budget)
+    options = options or LoopOptions()
+    check_deploy(options.deploy)
     X_train = np.asarray(X_train, dtype=np.float64)
     y_train = np.asarray(y_train).astype(np.int64).ravel()
     if X_train.ndim != 2 or len(X_train) != len(y_train) or not np.isfinite(X_train).all():
@@ -299,27 +276,19 @@ def swift_hydra_loop(
         state = LoopState(0, vae, detector, empty, np.zeros(0), np.zeros(0, dtype=np.int64), [])
         state.metrics.append({"round": 0, **_val_metrics(detector, X_val, y_val), "n_kept": 0})
 
-    vector_env = make_env(
-        X_fit, y_fit, state.vae, state.detector, budget, seed, **{"device": device, **(env_kwargs or {})}
-    )
+    env_kwargs = {"device": device, **options.env_kwargs}
+    vector_env = make_env(X_fit, y_fit, state.vae, state.detector, budget, seed, **env_kwargs)
     core = core_of(vector_env)
+    step = RoundStep(
+        state.detector, X_fit, y_fit, top_l=budget.top_l, core=core, vae=state.vae,
+        vae_epochs=budget.vae_epochs_per_round, min_novelty=options.min_novelty,
+    )  # fmt: skip
+    step.restore(state.kept_X, state.kept_reward, state.kept_round, state.round)
     core.set_detector_state(None, state.round)
     core.add_anomalies(state.kept_X)
-    needs_policy = budget.rounds > 0
-    policy: GenerationPolicy | None = None
-    if needs_policy:
-        if latest is not None and (latest / "agent").is_dir():
-            env = vector_env if algo in ("random", "gradient") else agent_env(vector_env)
-            policy = load_policy(
-                algo, latest / "agent", env, seed, tensorboard_log=tensorboard_log, **_non_rl(algo, kwargs)
-            )
-        else:
-            policy = build_policy(algo, vector_env, seed, kwargs, tensorboard_log)
+    policy = _policy(algo, vector_env, seed, kwargs, latest, tensorboard_log) if budget.rounds > 0 else None
     if latest is None:
-        if ckpt_root is not None:
-            save_checkpoint(ckpt_root, state, policy)
-        if on_round_end:
-            on_round_end(state.metrics[-1])
+        _end_round(state, policy, ckpt_root, on_round_end)
 
     for k in range(state.round + 1, budget.rounds + 1):
         started = time.perf_counter()
@@ -329,19 +298,11 @@ def swift_hydra_loop(
         policy.learn(budget.steps_per_round)
         policy.reseed(round_seed + 1)
         candidates, rewards = policy.generate(budget.candidates_per_round, deterministic=deterministic)
-        kept, kept_rewards = select_top(candidates, rewards, budget.top_l)
         report(f"round {k}/{budget.rounds}: retraining detector", k - 1, budget.rounds)
-        state.kept_X = np.concatenate([state.kept_X, kept.astype(np.float32)])
-        state.kept_reward = np.concatenate([state.kept_reward, kept_rewards])
-        state.kept_round = np.concatenate([state.kept_round, np.full(len(kept), k, dtype=np.int64)])
-        X_aug, y_aug = _combined(X_fit, y_fit, state.kept_X)
-        state.detector.fit(X_aug, y_aug, warm_start=True)
-        core.set_detector_state(None, k)
-        core.add_anomalies(kept)
-        state.vae.epochs = budget.vae_epochs_per_round
-        state.vae.fit(X_aug, y_aug, warm_start=True)
-        _refresh_start_latents(core)
-        state.round = k
+        kept, kept_rewards = step(candidates, rewards)
+        state.round, state.kept_X, state.kept_reward, state.kept_round = (
+            k, step.kept_X, step.kept_reward, step.kept_round,
+        )  # fmt: skip
         state.metrics.append(
             {
                 "round": k,
@@ -354,15 +315,14 @@ def swift_hydra_loop(
                 "seconds": round(time.perf_counter() - started, 3),
             }
         )
-        if ckpt_root is not None:
-            save_checkpoint(ckpt_root, state, policy)
-        if on_round_end:
-            on_round_end(state.metrics[-1])
+        _end_round(state, policy, ckpt_root, on_round_end)
 
-    report("fitting the deployment MoME", budget.rounds, budget.rounds)
+    report(f"fitting the deployment detector ({options.deploy})", budget.rounds, budget.rounds)
     seed_round(seed, budget.rounds + 1)
-    X_deploy, y_deploy = _combined(X_train, y_train, state.kept_X)
-    deploy = make_deploy_detector(budget, seed, device).fit(X_deploy, y_deploy)
+    deploy = fit_deployment(
+        options.deploy, X_train, y_train, state.kept_X, budget=budget, seed=seed,
+        synthetic_weight=options.synthetic_weight, device=device,
+    )  # fmt: skip
     return LoopResult(
         deploy,
         state.detector,
@@ -377,14 +337,53 @@ def swift_hydra_loop(
     )
 
 
+def _policy(
+    algo: str,
+    vector_env: Any,
+    seed: int,
+    kwargs: dict[str, Any],
+    latest: Path | None,
+    tensorboard_log: str | None,
+) -> GenerationPolicy:
+    """A new policy, or the one saved in checkpoint ``latest``."""
+    if latest is not None and (latest / "agent").is_dir():
+        env = vector_env if algo in NON_RL_POLICIES else agent_env(vector_env)
+        non_rl = kwargs if algo in NON_RL_POLICIES else {}
+        return load_policy(algo, latest / "agent", env, seed, tensorboard_log=tensorboard_log, **non_rl)
+    return build_policy(algo, vector_env, seed, kwargs, tensorboard_log)
+
+
+def _end_round(
+    state: LoopState,
+    policy: GenerationPolicy | None,
+    ckpt_root: Path | None,
+    on_round_end: Callable[[dict[str, Any]], None] | None,
+) -> None:
+    if ckpt_root is not None:
+        save_checkpoint(ckpt_root, state, policy)
+    if on_round_end:
+        on_round_end(state.metrics[-1])
+
+
 def fit_deployment_control(
-    X_train: np.ndarray, y_train: np.ndarray, *, budget: str | Budget, seed: int, device: str = "cpu"
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    *,
+    budget: str | Budget,
+    seed: int,
+    options: LoopOptions | None = None,
+    device: str = "cpu",
 ) -> Any:
     """The no-augmentation control: the same deployment detector, trained on the training split only."""
+    from agents.deploy import fit_deployment
+
     budget = get_budget(budget)
+    options = options or LoopOptions()
     seed_round(seed, budget.rounds + 1)
-    return make_deploy_detector(budget, seed, device).fit(
-        np.asarray(X_train, dtype=np.float64), np.asarray(y_train)
+    X_train = np.asarray(X_train, dtype=np.float64)
+    empty = np.zeros((0, X_train.shape[1]), dtype=np.float32)
+    return fit_deployment(
+        options.deploy, X_train, np.asarray(y_train), empty, budget=budget, seed=seed, device=device
     )
 
 
@@ -408,10 +407,10 @@ def fit_swift_hydra(
         budget: Budget preset name or :class:`Budget`; ``budget_overrides`` change single fields.
         seed: Seed of everything.
         algo_kwargs: Policy constructor arguments.
-        **loop_kwargs: Other :func:`swift_hydra_loop` arguments.
+        **loop_kwargs: Other :func:`swift_hydra_loop` arguments (``options=LoopOptions(...)``...).
 
     Returns:
-        The fitted deployment ``MambaMoEDetector`` (``decision_function`` on test rows scaled alike).
+        The fitted deployment detector (``decision_function`` on test rows scaled alike).
     """
     resolved = get_budget(budget, **(budget_overrides or {}))
     return swift_hydra_loop(
@@ -419,38 +418,18 @@ def fit_swift_hydra(
     ).detector
 
 
-def _non_rl(algo: str, kwargs: dict[str, Any]) -> dict[str, Any]:
-    return kwargs if algo in ("random", "gradient") else {}
-
-
 def _val_metrics(detector: Any, X_val: np.ndarray, y_val: np.ndarray) -> dict[str, float | None]:
     scores = auc_scores(y_val, detector.decision_function(X_val))
     return {"val_auc_roc": scores["auc_roc"], "val_auc_pr": scores["auc_pr"]}
 
 
-def _refresh_start_latents(core: Any) -> None:
-    """Episodes start from the labeled anomalies' encoder means under the *updated* VAE."""
-    anomalies = np.asarray(core.split.X_train[np.asarray(core.split.y_train) == 1], dtype=np.float32)
-    if len(anomalies):
-        clip = core.config.latent_clip
-        core.start_latents = np.clip(core.vae.encode(anomalies, 1)[0], -clip, clip).astype(np.float32)
-
-
 __all__ = [
     "OFF_POLICY",
-    "run",
+    "LoopOptions",
     "LoopResult",
     "auc_scores",
     "carve_validation",
     "fit_deployment_control",
     "fit_swift_hydra",
-    "select_top",
     "swift_hydra_loop",
 ]
-
-
-def run(config: TrainConfig, run_dir: str | Path | None = None, **kwargs: Any) -> dict[str, Any]:
-    """One full ``swift-hydra train`` run (see :func:`agents.experiment.run`); returns its summary."""
-    from agents.experiment import run as run_experiment
-
-    return run_experiment(config, run_dir, **kwargs)

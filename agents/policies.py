@@ -2,9 +2,10 @@
 
 * :class:`RandomPolicy` (``random``): samples the VAE posterior around labeled anomalies (the prior
   N(0, I) when there are none). The baseline an RL agent must beat.
-* :class:`GradientPolicy` (``gradient``): projected gradient ascent in the latent space on the
-  differentiable detector miss probability ``1 - P(anomaly | vae.decode_torch(z))``, starting from
-  posterior draws around labeled anomalies. This is what the Swift Hydra authors' public code does.
+* :class:`GradientPolicy` (``gradient``): projected gradient ascent in the latent space on a
+  differentiable surrogate of the env's own reward (``HydraCore.smooth_reward``: the same named terms
+  and weights, with the rank terms smoothed), starting from posterior draws around labeled anomalies.
+  The Swift Hydra authors' public code climbs the detector's miss probability alone.
 
 Both score their candidates with the environment's own reward (``HydraCore.score``), so rewards are
 comparable with those an SB3 agent collects from ``SwiftHydra-v0``.
@@ -140,7 +141,7 @@ class RandomPolicy(_LatentPolicy):
 
 
 class GradientPolicy(_LatentPolicy):
-    """Projected gradient ascent on the detector's miss probability in the VAE latent space.
+    """Projected gradient ascent on the env's (smoothed) reward in the VAE latent space.
 
     Args:
         env: A ``SwiftHydra-v0`` env (single, vector, or wrapped).
@@ -165,16 +166,14 @@ class GradientPolicy(_LatentPolicy):
         return {"noise_scale": self.noise_scale, "steps": self.steps, "lr": self.lr}
 
     def generate(self, n: int, *, deterministic: bool = True) -> tuple[np.ndarray, np.ndarray]:
-        from hydra_env.rewards import anomaly_probability
-
         core = self.core
         clip = core.config.latent_clip
         z = torch.as_tensor(self._sample_latents(int(n)), device=core.device).requires_grad_(True)
         optimizer = torch.optim.Adam([z], lr=self.lr)
         for _ in range(self.steps):
-            miss = 1.0 - anomaly_probability(core.detector, core.vae.decode_torch(z, 1))
+            reward = core.smooth_reward(core.vae.decode_torch(z, 1))
             # autograd.grad w.r.t. z only: the detector's and VAE's parameter .grad stay untouched.
-            (grad,) = torch.autograd.grad(-miss.sum(), z)
+            (grad,) = torch.autograd.grad(-reward.sum(), z)
             optimizer.zero_grad(set_to_none=True)
             z.grad = grad
             optimizer.step()

@@ -115,7 +115,8 @@ class Agent(nn.Module):
 
 def main(argv: list[str] | None = None) -> dict:
     import hydra_env  # noqa: F401  (registers SwiftHydra-v0)
-    from hydra_env.wrappers import TopLBuffer, retrain_detector
+    from hydra_env.rounds import RoundStep
+    from hydra_env.wrappers import CANDIDATE_POOL, TopLBuffer
 
     args = parse_args(argv)
     batch_size = args.num_envs * args.num_steps
@@ -145,8 +146,10 @@ def main(argv: list[str] | None = None) -> dict:
     values = torch.zeros((args.num_steps, args.num_envs))
 
     # ---- the detector-update half of the loop (same rule as hydra_env.DetectorUpdateWrapper)
-    buffer = TopLBuffer(args.top_l)
-    kept: list[np.ndarray] = []
+    buffer = TopLBuffer(CANDIDATE_POOL * args.top_l)
+    round_step = RoundStep(
+        base.detector, base.split.X_train, base.split.y_train, top_l=args.top_l, core=base.core
+    )  # the same select -> augment -> refit step as the closed loop
     steps_since_update = 0
 
     global_step, start = 0, time.time()
@@ -187,11 +190,7 @@ def main(argv: list[str] | None = None) -> dict:
             steps_since_update += args.num_envs
             if args.update_every and steps_since_update >= args.update_every:
                 steps_since_update = 0
-                samples, _ = buffer.pop()
-                kept.append(samples)
-                retrain_detector(base.detector, base.split.X_train, base.split.y_train, np.concatenate(kept))
-                base.set_detector_state(None, base.detector_version + 1)  # updated in place
-                base.add_anomalies(samples)
+                round_step(*buffer.pop())
 
         # ---- GAE (dones[t] marks that obs[t] starts a new episode)
         with torch.no_grad():
@@ -249,7 +248,7 @@ def main(argv: list[str] | None = None) -> dict:
             print(
                 f"iter={iteration}/{num_iterations} global_step={global_step} "
                 f"episodic_return={np.mean(recent):.3f} detector_v{base.detector_version} "
-                f"kept={sum(len(k) for k in kept)} pg_loss={pg_loss.item():.3f} v_loss={v_loss.item():.3f} "
+                f"kept={len(round_step.kept_X)} pg_loss={pg_loss.item():.3f} v_loss={v_loss.item():.3f} "
                 f"approx_kl={approx_kl.item():.4f} clipfrac={np.mean(clipfracs):.3f} "
                 f"sps={int(global_step / (time.time() - start))}"
             )
@@ -259,7 +258,7 @@ def main(argv: list[str] | None = None) -> dict:
         "global_step": global_step,
         "episodic_returns": episodic_returns,
         "detector_version": int(base.detector_version),
-        "n_kept": int(sum(len(k) for k in kept)),
+        "n_kept": int(len(round_step.kept_X)),
     }
 
 

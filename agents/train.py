@@ -23,7 +23,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from agents.config import BUDGETS, TrainConfig, budget_fields
+from agents.config import BUDGETS, LoopOptions, TrainConfig, budget_fields
+from agents.deploy import DEPLOY_CHOICES
 
 PROG = "swift-hydra train"
 
@@ -88,6 +89,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         default=[],
         metavar="KEY=VALUE",
         help="agent constructor arguments, e.g. learning_rate=3e-4 batch_size=256",
+    )
+    parser.add_argument(
+        "--env-kwargs",
+        nargs="+",
+        type=parse_kwarg,
+        default=[],
+        metavar="KEY=VALUE",
+        help="SwiftHydra-v0 settings (EnvConfig fields, as rl-zoo3's --env-kwargs), e.g. "
+        "reward_weights=miss:1,novelty:0.5,entropy:0.5 entropy_decay=0.9 action_scale=0.5",
+    )
+    parser.add_argument(
+        "--deploy",
+        default=LoopOptions.deploy,
+        choices=sorted(DEPLOY_CHOICES),
+        help=f"deployment detector (default: {LoopOptions.deploy})",
+    )
+    parser.add_argument(
+        "--synthetic-weight",
+        type=float,
+        default=LoopOptions.synthetic_weight,
+        help="total weight of the kept synthetic anomalies, in labeled anomalies (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--min-novelty",
+        type=float,
+        default=LoopOptions.min_novelty,
+        help="keep only candidates at least this unusual among the normal rows, in [0, 1] (default: %(default)s)",
     )
     parser.add_argument(
         "--hyperparams", default=None, help="rl-zoo3 style yaml (top-level key SwiftHydra-v0)"
@@ -158,6 +186,12 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         data_dir=args.data_dir,
         val_fraction=args.val_fraction,
         deterministic=args.deterministic,
+        options=LoopOptions(
+            deploy=args.deploy,
+            synthetic_weight=args.synthetic_weight,
+            min_novelty=args.min_novelty,
+            env_kwargs=dict(args.env_kwargs),
+        ),
         control=not args.no_control,
         device=args.device,
         tensorboard=args.tensorboard,

@@ -124,9 +124,13 @@ def _format(value) -> str:
 
 
 def evaluate_method(
-    method, X_train, y_train, X_test, y_test, *, seed: int, budget, n_jobs: int | None
-) -> dict:
-    """Fit ``method`` on train, score test once; failures become ``status=failed`` rows."""
+    method, X_train, y_train, X_test, y_test, *, seed: int, budget, n_jobs: int | None,
+    env_kwargs: dict | None = None,
+) -> dict:  # fmt: skip
+    """Fit ``method`` on train, score test once; failures become ``status=failed`` rows.
+
+    ``env_kwargs`` (``SwiftHydra-v0`` settings) reach the methods that run the env; others ignore them.
+    """
     from sklearn.metrics import average_precision_score, roc_auc_score
 
     row = {"method": method.name, "kind": method.kind, "n_train": len(X_train), "n_test": len(X_test)}
@@ -142,7 +146,9 @@ def evaluate_method(
         for module in method.imports:
             importlib.import_module(module)
         start = time.perf_counter()
-        detector = method.fit(X_train, y_train, seed=seed, budget=budget, n_jobs=n_jobs)
+        detector = method.fit(
+            X_train, y_train, seed=seed, budget=budget, n_jobs=n_jobs, env_kwargs=env_kwargs
+        )
         row["fit_seconds"] = time.perf_counter() - start
         start = time.perf_counter()
         scores = np.asarray(detector.decision_function(X_test), dtype=np.float64)
@@ -208,7 +214,9 @@ def _split(name: str, data_dir: str | None, la: float, seed: int):
     return datasets.adbench_split(X, y, la, seed)
 
 
-def adbench_cell_fn(data_dir: str | None, budget, n_jobs: int | None) -> Callable[[Cell], dict]:
+def adbench_cell_fn(
+    data_dir: str | None, budget, n_jobs: int | None, env_kwargs: dict | None = None
+) -> Callable[[Cell], dict]:
     """The function a backend runs per cell: load + split (cached) then :func:`evaluate_method`."""
 
     def fn(cell: Cell) -> dict:
@@ -221,7 +229,7 @@ def adbench_cell_fn(data_dir: str | None, budget, n_jobs: int | None) -> Callabl
             return base | {"method": method.name, "kind": method.kind, "status": "failed", "error": error}
         return base | evaluate_method(
             method, split.X_train, split.y_train, split.X_test, split.y_test,
-            seed=cell.seed, budget=budget, n_jobs=n_jobs,
+            seed=cell.seed, budget=budget, n_jobs=n_jobs, env_kwargs=env_kwargs,
         )  # fmt: skip
 
     return fn
@@ -309,9 +317,20 @@ def add_common_arguments(parser: argparse.ArgumentParser, default_methods: str) 
     )
     ray_backend.add_ray_arguments(parser)
     parser.add_argument("--n-jobs", type=int, default=1, help="threads for CatBoost/XGBoost (default 1)")
+    add_env_kwargs_argument(parser)
     parser.add_argument("--reference", default="swift_hydra", help="method compared against the others")
     parser.add_argument("--retry-failed", action="store_true", help="rerun cells recorded as failed")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def add_env_kwargs_argument(parser: argparse.ArgumentParser) -> None:
+    """``--env-kwargs KEY=VALUE ...``: SwiftHydra-v0 settings for the methods that run the env."""
+    from agents.train import parse_kwarg
+
+    parser.add_argument(
+        "--env-kwargs", nargs="+", type=parse_kwarg, default=[], metavar="KEY=VALUE",
+        help="SwiftHydra-v0 settings (EnvConfig fields), e.g. reward_weights=miss:1,novelty:1",
+    )  # fmt: skip
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -346,7 +365,7 @@ def run(args: argparse.Namespace) -> Path:
     out = Path(args.out)
     store = ResultStore(out / f"{PREFIX}_results.csv")
     run_cells(
-        cells, adbench_cell_fn(data_dir, args.budget, args.n_jobs), store,
+        cells, adbench_cell_fn(data_dir, args.budget, args.n_jobs, dict(args.env_kwargs)), store,
         backend=args.backend, retry_failed=args.retry_failed, progress=not args.no_progress,
         backend_options=ray_backend.backend_options(args),
     )  # fmt: skip

@@ -40,7 +40,7 @@ class Method:
 
 
 def _pyod(name: str) -> Callable[..., Any]:
-    def fit(X, y, *, seed: int, budget, n_jobs: int | None):
+    def fit(X, y, *, seed: int, budget, n_jobs: int | None, **_: Any):
         from detectors.adapters import PyODAdapter
 
         return PyODAdapter(name, random_state=seed).fit(X)
@@ -49,7 +49,7 @@ def _pyod(name: str) -> Callable[..., Any]:
 
 
 def _boosting(kind: str) -> Callable[..., Any]:
-    def fit(X, y, *, seed: int, budget, n_jobs: int | None):
+    def fit(X, y, *, seed: int, budget, n_jobs: int | None, **_: Any):
         from detectors.adapters import SupervisedAdapter
 
         return SupervisedAdapter(kind, random_state=seed, n_jobs=n_jobs).fit(X, y)
@@ -57,14 +57,14 @@ def _boosting(kind: str) -> Callable[..., Any]:
     return fit
 
 
-def _fit_devnet(X, y, *, seed: int, budget, n_jobs: int | None):
+def _fit_devnet(X, y, *, seed: int, budget, n_jobs: int | None, **_: Any):
     from detectors.devnet import DevNet
 
     return DevNet(random_state=seed).fit(X, y)
 
 
 def _mamba(class_name: str) -> Callable[..., Any]:
-    def fit(X, y, *, seed: int, budget, n_jobs: int | None):
+    def fit(X, y, *, seed: int, budget, n_jobs: int | None, **_: Any):
         import detectors
 
         cls = getattr(detectors, class_name)
@@ -82,19 +82,24 @@ def _mamba(class_name: str) -> Callable[..., Any]:
     return fit
 
 
-def _fit_swift_hydra(X, y, *, seed: int, budget, n_jobs: int | None):
-    # Imported here: agents sits left of benchmarks, and a failing import must only fail these cells.
-    from agents.loop import fit_swift_hydra
+def _swift_hydra(deploy: str, control: bool) -> Callable[..., Any]:
+    """Swift Hydra deploying ``deploy``, or (``control``) its paired no-augmentation control.
 
-    return fit_swift_hydra(X, y, budget=budget, seed=seed)
+    The control fits the same deployment detector at the same budget and seed on the training split
+    alone, so the difference isolates what the synthetic anomalies do for that detector family.
+    """
 
+    def fit(X, y, *, seed: int, budget, n_jobs: int | None, env_kwargs: dict | None = None, **_: Any):
+        # Imported here: agents sits left of benchmarks, and a failing import must only fail these cells.
+        from agents.config import LoopOptions
+        from agents.loop import fit_deployment_control, fit_swift_hydra
 
-def _fit_swift_hydra_control(X, y, *, seed: int, budget, n_jobs: int | None):
-    # Swift Hydra's own deployment detector at the same budget, without synthetic anomalies: the
-    # paired control that isolates what the augmentation does (``mome`` uses MoME's defaults instead).
-    from agents.loop import fit_deployment_control
+        options = LoopOptions(deploy=deploy, env_kwargs=dict(env_kwargs or {}))
+        if control:
+            return fit_deployment_control(X, y, budget=budget, seed=seed, options=options)
+        return fit_swift_hydra(X, y, budget=budget, seed=seed, options=options)
 
-    return fit_deployment_control(X, y, budget=budget, seed=seed)
+    return fit
 
 
 METHODS: dict[str, Method] = {}
@@ -115,19 +120,20 @@ def register(method: Method, *, overwrite: bool = False) -> Method:
 
 
 for _method in (
-    Method(
-        "swift_hydra",
-        OURS,
-        _fit_swift_hydra,
-        "Swift Hydra: RL-generated anomalies + MoME detector",
-        ("agents.loop",),
-    ),  # fmt: skip
-    Method(
-        "swift_hydra_control",
-        OURS,
-        _fit_swift_hydra_control,
-        "Swift Hydra's deployment MoME at the same budget, no generated data (the paired control)",
-        ("agents.loop",),
+    *(
+        Method(
+            f"swift_hydra{suffix}{'_control' if control else ''}",
+            OURS,
+            _swift_hydra(deploy, control),
+            (
+                f"Swift Hydra's deployment {deploy} at the same budget, no generated data (the paired control)"
+                if control
+                else f"Swift Hydra: RL-generated anomalies + {deploy} deployment detector"
+            ),
+            ("agents.loop",),
+        )
+        for deploy, suffix in (("catboost", ""), ("mome", "_mome"), ("lightgbm", "_lightgbm"))
+        for control in (False, True)
     ),
     Method(
         "mome",

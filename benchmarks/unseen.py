@@ -93,7 +93,9 @@ def unseen_split(name: str, data_dir: str | None, held_out_type: str, la: float,
     )  # fmt: skip
 
 
-def unseen_cell_fn(data_dir: str | None, budget, n_jobs: int | None) -> Callable[[adbench.Cell], dict]:
+def unseen_cell_fn(
+    data_dir: str | None, budget, n_jobs: int | None, env_kwargs: dict | None = None
+) -> Callable[[adbench.Cell], dict]:
     """Per-cell function for a backend: build the fold (cached per dataset and seed), then evaluate."""
 
     def fn(cell: adbench.Cell) -> dict:
@@ -106,7 +108,7 @@ def unseen_cell_fn(data_dir: str | None, budget, n_jobs: int | None) -> Callable
             return base | {"method": method.name, "kind": method.kind, "status": "failed", "error": error}
         return base | adbench.evaluate_method(
             method, split.X_train, split.y_train, split.X_test, split.y_test,
-            seed=cell.seed, budget=budget, n_jobs=n_jobs,
+            seed=cell.seed, budget=budget, n_jobs=n_jobs, env_kwargs=env_kwargs,
         )  # fmt: skip
 
     return fn
@@ -155,7 +157,7 @@ def run(args: argparse.Namespace):
     out = Path(args.out)
     store = adbench.ResultStore(out / f"{PREFIX}_results.csv", COLUMNS, KEY_COLUMNS)
     adbench.run_cells(
-        cells, unseen_cell_fn(data_dir, args.budget, args.n_jobs), store,
+        cells, unseen_cell_fn(data_dir, args.budget, args.n_jobs, dict(args.env_kwargs)), store,
         backend=args.backend, retry_failed=args.retry_failed, progress=not args.no_progress,
         backend_options=ray_backend.backend_options(args),
     )  # fmt: skip

@@ -10,10 +10,10 @@ from __future__ import annotations
 import gymnasium
 
 from hydra_env import datasets
-from hydra_env.config import REWARD_VARIANTS, EnvConfig
+from hydra_env.config import EnvConfig
 from hydra_env.datasets import EMBEDDED, Split, adbench_split, list_datasets, load
 from hydra_env.env import SwiftHydraEnv
-from hydra_env.rewards import KNNEntropyGain, anomaly_probability
+from hydra_env.rewards import REWARD_TERMS, KNNEntropyGain, Reward, anomaly_probability
 from hydra_env.vae import ConditionalVAE
 from hydra_env.vector_env import SwiftHydraVectorEnv
 from hydra_env.wrappers import DetectorUpdateWrapper
@@ -31,7 +31,8 @@ if ENV_ID not in gymnasium.registry:
 __all__ = [
     "EMBEDDED",
     "ENV_ID",
-    "REWARD_VARIANTS",
+    "REWARD_TERMS",
+    "Reward",
     "ConditionalVAE",
     "DetectorUpdateWrapper",
     "EnvConfig",

@@ -11,8 +11,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-REWARD_VARIANTS = ("miss+entropy", "miss", "entropy")
-"""Accepted values of :attr:`EnvConfig.reward`."""
+from hydra_env.rewards import DEFAULT_REWARD_WEIGHTS, REWARD_TERMS, check_reward_weights
 
 
 @dataclass
@@ -29,11 +28,14 @@ class EnvConfig:
         episode_length: Steps per episode; the env truncates itself at this step (no TimeLimit wrapper).
         action_scale: A step moves the latent by ``action_scale * action`` (actions lie in [-1, 1]).
         latent_clip: The latent is kept in the box [-latent_clip, latent_clip] after every move.
-        entropy_coef: Weight of the entropy gain at detector round 0.
-        entropy_decay: The weight is ``entropy_coef * entropy_decay ** detector_round``: early rounds
-            favour diversity, later rounds evasion.
-        entropy_k: Number of nearest neighbours of the k-NN entropy-gain estimator.
-        reward: ``"miss+entropy"`` (default), ``"miss"`` or ``"entropy"``.
+        reward_weights: ``{term: weight}`` of the reward ``sum_i w_i * term_i(x)``; term names from
+            :data:`hydra_env.rewards.REWARD_TERMS` (``miss``, ``novelty``, ``entropy``,
+            ``miss_proba``). Terms left out (or weighted 0) are not computed. Default
+            ``{"miss": 1.0, "novelty": 1.0, "entropy": 0.5}``. Given as a dict, or from the shell as
+            ``reward_weights="miss:1,novelty:0.5"``.
+        entropy_decay: The entropy term's weight is ``w_entropy * entropy_decay ** detector_round``:
+            early rounds favour diversity, later rounds evasion.
+        entropy_k: Number of nearest neighbours of the k-NN terms (entropy gain, novelty).
         vae_hidden: Hidden layer widths of the VAE encoder (mirrored in the decoder).
         vae_beta: Weight of the KL term of the beta-VAE.
         vae_epochs: Training epochs of the VAE built by the env.
@@ -56,10 +58,9 @@ class EnvConfig:
     episode_length: int = 32
     action_scale: float = 0.5
     latent_clip: float = 4.0
-    entropy_coef: float = 0.5
+    reward_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_REWARD_WEIGHTS))
     entropy_decay: float = 0.8
     entropy_k: int = 3
-    reward: str = "miss+entropy"
     vae_hidden: tuple[int, ...] = (64, 64)
     vae_beta: float = 1.0
     vae_epochs: int = 40
@@ -74,14 +75,17 @@ class EnvConfig:
     def __post_init__(self) -> None:
         self.vae_hidden = tuple(int(h) for h in self.vae_hidden)
         self.detector_kwargs = dict(self.detector_kwargs or {})
+        self.reward_weights = parse_weights(self.reward_weights)
         self.validate()
 
     def validate(self) -> None:
         """Raises ``ValueError`` naming the first bad field."""
-        if self.reward not in REWARD_VARIANTS:
-            raise ValueError(f"unknown reward variant {self.reward!r}; choose one of {list(REWARD_VARIANTS)}")
-        if not 0.0 <= self.la <= 1.0:
-            raise ValueError(f"la must lie in [0, 1], got {self.la}")
+        check_reward_weights(self.reward_weights)
+        if not 0.0 < self.la <= 1.0:
+            raise ValueError(
+                f"la must lie in (0, 1], got {self.la}: the env starts its walks from labeled anomalies "
+                "(la = 0 leaves none; use an unsupervised detector such as IForest for unlabeled data)"
+            )
         for name in ("latent_dim", "episode_length", "entropy_k", "vae_epochs", "vae_batch_size"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
@@ -90,10 +94,8 @@ class EnvConfig:
         for name in ("action_scale", "latent_clip", "vae_lr"):
             if not float(getattr(self, name)) > 0.0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
-        if self.entropy_coef < 0.0 or not 0.0 <= self.entropy_decay <= 1.0:
-            raise ValueError(
-                f"entropy_coef must be >= 0 and entropy_decay in [0, 1], got {self.entropy_coef}, {self.entropy_decay}"
-            )
+        if not 0.0 <= self.entropy_decay <= 1.0:
+            raise ValueError(f"entropy_decay must lie in [0, 1], got {self.entropy_decay}")
         if self.vae_beta < 0.0:
             raise ValueError(f"vae_beta must be >= 0, got {self.vae_beta}")
         if self.detector not in DETECTOR_CHOICES:
@@ -140,3 +142,21 @@ class EnvConfig:
 
 DETECTOR_CHOICES = ("mamba", "mamba_moe")
 """Accepted values of :attr:`EnvConfig.detector`."""
+
+
+def parse_weights(value: Any) -> dict[str, float]:
+    """``{"miss": 1.0}``, or the shell form ``"miss:1,novelty:0.5"``, as a ``{term: weight}`` dict."""
+    if isinstance(value, str):
+        pairs = [part.split(":", 1) for part in value.split(",") if part.strip()]
+        if any(len(pair) != 2 for pair in pairs):
+            raise ValueError(f"reward_weights must look like 'miss:1,novelty:0.5', got {value!r}")
+        value = {name.strip(): pair_weight for name, pair_weight in pairs}
+    if not isinstance(value, dict):
+        raise ValueError(f"reward_weights must be a dict or 'term:weight,...', got {type(value).__name__}")
+    try:
+        return {str(name): float(weight) for name, weight in value.items()}
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"reward_weights values must be numbers, got {value!r}") from err
+
+
+__all__ = ["DETECTOR_CHOICES", "REWARD_TERMS", "EnvConfig", "parse_weights"]

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from hydra_env.config import EnvConfig
-from hydra_env.rewards import KNNEntropyGain, anomaly_probability
+from hydra_env.rewards import Reward, anomaly_probability
 from hydra_env.vae import ConditionalVAE
 
 # data key -> (split, vae); data+detector key -> fitted default detector.
@@ -136,11 +136,27 @@ class StepResult:
 
     x: torch.Tensor
     p_anomaly: torch.Tensor
-    miss: torch.Tensor
-    gain: torch.Tensor
     reward: torch.Tensor
+    terms: dict[str, torch.Tensor]
+    """Unweighted value of every active reward term."""
     stats: np.ndarray
-    """(4, n) float32 numpy copy of ``[p_anomaly, miss, gain, reward]``."""
+    """(2 + n_terms, n) float32 numpy copy of ``[p_anomaly, reward, *terms]`` (one device->host copy)."""
+
+    def term_values(self) -> dict[str, np.ndarray]:
+        """The terms' rows of :attr:`stats`, by name."""
+        return {name: self.stats[2 + i] for i, name in enumerate(self.terms)}
+
+
+REFERENCE_NORMALS = 1024
+"""At most this many unlabeled training rows are the reference set of the rank-based reward terms."""
+
+
+def reference_normals(split: Any, seed: int, limit: int = REFERENCE_NORMALS) -> np.ndarray:
+    """A fixed subsample (``limit`` rows at most) of the split's unlabeled training rows."""
+    normals = np.asarray(split.X_train[np.asarray(split.y_train) == 0], dtype=np.float32)
+    if len(normals) > limit:
+        normals = normals[np.random.default_rng(seed).choice(len(normals), limit, replace=False)]
+    return normals
 
 
 class HydraCore:
@@ -155,19 +171,17 @@ class HydraCore:
         self.detector_version = 0
         self.detector_round = 0
         anomalies = np.asarray(split.X_train[np.asarray(split.y_train) == 1], dtype=np.float32)
-        self.entropy = KNNEntropyGain(anomalies, k=config.entropy_k, device=self.device)
-        self.start_latents = (
-            np.clip(vae.encode(anomalies, 1)[0], -config.latent_clip, config.latent_clip).astype(np.float32)
-            if len(anomalies)
-            else np.zeros((0, config.latent_dim), dtype=np.float32)
+        self.reward = Reward(
+            config.reward_weights,
+            reference_normals(split, config.seed),
+            anomalies,
+            k=config.entropy_k,
+            decay=config.entropy_decay,
+            device=self.device,
         )
-        self._w_miss = 1.0 if config.reward in ("miss+entropy", "miss") else 0.0
-        self._w_entropy = 1.0 if config.reward in ("miss+entropy", "entropy") else 0.0
-
-    @property
-    def entropy_coef(self) -> float:
-        """``entropy_coef * entropy_decay ** detector_round`` (0 for the ``"miss"`` reward)."""
-        return self._w_entropy * self.config.entropy_coef * self.config.entropy_decay**self.detector_round
+        self.reward.refresh(detector, 0)
+        self.start_latents = np.zeros((0, config.latent_dim), dtype=np.float32)
+        self.refresh_start_latents()
 
     def initial_latents(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """Encoder means of ``n`` random labeled anomalies, or prior N(0, I) draws when there are none."""
@@ -178,16 +192,31 @@ class HydraCore:
 
     def score(self, z: np.ndarray) -> StepResult:
         """Decodes latents ``z`` (n, latent_dim) as anomalies and scores them, in one forward pass each."""
-        coef = self.entropy_coef
         with torch.inference_mode():
             x = self.vae.decode_torch(torch.from_numpy(z).to(self.device), 1)
             p = anomaly_probability(self.detector, x).to(x.dtype)
-            miss = 1.0 - p
-            gain = self.entropy(x) if coef > 0.0 else torch.zeros_like(miss)
-            reward = torch.add(miss, gain, alpha=coef) if self._w_miss else coef * gain
-            # One device->host copy for the four per-sample numbers.
-            stats = torch.stack([p, miss, gain, reward]).cpu().numpy()
-        return StepResult(x=x, p_anomaly=p, miss=miss, gain=gain, reward=reward, stats=stats)
+            reward, terms = self.reward(x, p)
+            stats = torch.stack([p, reward, *terms.values()]).cpu().numpy()
+        return StepResult(x=x, p_anomaly=p, reward=reward, terms=terms, stats=stats)
+
+    def evaluate(self, X: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Reward and term values of rows ``X`` (n, d) that are already decoded (e.g. candidates)."""
+        with torch.inference_mode():
+            x = torch.as_tensor(np.asarray(X, dtype=np.float32), device=self.device)
+            p = anomaly_probability(self.detector, x).to(x.dtype)
+            reward, terms = self.reward(x, p)
+            return reward.double().cpu().numpy(), {n: v.double().cpu().numpy() for n, v in terms.items()}
+
+    def refresh_start_latents(self) -> None:
+        """Walks start from the labeled anomalies' encoder means under the *current* VAE."""
+        anomalies = np.asarray(self.split.X_train[np.asarray(self.split.y_train) == 1], dtype=np.float32)
+        if len(anomalies):
+            clip = self.config.latent_clip
+            self.start_latents = np.clip(self.vae.encode(anomalies, 1)[0], -clip, clip).astype(np.float32)
+
+    def smooth_reward(self, x: torch.Tensor) -> torch.Tensor:
+        """Differentiable surrogate of the reward of decoded rows ``x`` (for gradient-based generation)."""
+        return self.reward.smooth(x, anomaly_probability(self.detector, x))
 
     def set_detector_state(self, state: Any, version: int, detector_round: int | None = None) -> None:
         """Installs a new detector state and version.
@@ -206,12 +235,11 @@ class HydraCore:
                 self.detector = state
         self.detector_version = int(version)
         self.detector_round = int(version if detector_round is None else detector_round)
+        self.reward.refresh(self.detector, self.detector_round)
 
     def add_anomalies(self, samples: np.ndarray) -> None:
         """Adds kept synthetic anomalies to the set the entropy gain is measured against."""
-        samples = np.asarray(samples, dtype=np.float32)
-        if samples.size:
-            self.entropy.add(samples)
+        self.reward.add_anomalies(samples)
 
 
 class CoreAccessMixin:
@@ -253,9 +281,10 @@ class CoreAccessMixin:
         return self.core.detector_version
 
     def add_anomalies(self, samples: np.ndarray) -> int:
-        """Adds kept synthetic anomalies to the entropy anomaly set; returns the set size."""
+        """Adds kept synthetic anomalies to the entropy anomaly set; returns its size (0 without that term)."""
         self.core.add_anomalies(samples)
-        return self.core.entropy.size
+        entropy = self.core.reward.terms.get("entropy")
+        return entropy.gain.size if entropy is not None else 0
 
     def score_samples(self, X: np.ndarray) -> np.ndarray:
         """The current detector's P(anomaly) of rows ``X`` (for inspection and tests)."""

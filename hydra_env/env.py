@@ -8,16 +8,19 @@ Dynamics (one episode = one walk from a real anomaly):
   -latent_clip, latent_clip)``: a bounded move from the current latent. Actions outside the box are
   clipped to it; NaN or inf raises ``ValueError``.
 * **Sample**: ``x = vae.decode(z, label=1)``, a synthetic anomaly in the scaled feature space.
-* **Reward** (``reward="miss+entropy"``): ``(1 - P_detector(anomaly | x)) + coef * gain(x)`` where
-  ``coef = entropy_coef * entropy_decay ** detector_round`` and ``gain`` is the k-NN entropy gain of
-  the anomaly set (labeled training anomalies + kept synthetic ones) if ``x`` joined it (see
-  :class:`hydra_env.rewards.KNNEntropyGain`). ``"miss"`` drops the second term, ``"entropy"`` the first.
+* **Reward**: ``sum_i w_i * term_i(x)`` over the named terms of ``reward_weights`` (see
+  :class:`hydra_env.rewards.Reward`; default ``miss`` 1.0, ``novelty`` 1.0, ``entropy`` 0.5):
+  ``miss`` is the share of the training normals the detector scores at least as anomalous as ``x``
+  (a rank, so it does not saturate at low la), ``novelty`` how unusual ``x`` is among the normal rows
+  (a rank of its k-NN distance), ``entropy`` the k-NN entropy gain of the anomaly set (labeled +
+  kept synthetic anomalies) if ``x`` joined it, weighted ``w * entropy_decay ** detector_round``.
 * **Observation**: float32 vector ``[z (latent_dim), P(anomaly | x), t / episode_length]``, bounded by
   ``[-latent_clip, latent_clip]`` for ``z`` and ``[0, 1]`` for the last two.
 * **Episode end**: never terminates; truncates itself after ``episode_length`` steps (registered with
   ``max_episode_steps=None`` so ``gym.make`` adds no second TimeLimit).
-* **info**: ``miss_reward``, ``entropy_gain``, ``entropy_coef``, ``anomaly_probability``, ``sample``
-  (the decoded row, float32), ``detector_version`` and ``detector_round``.
+* **info**: ``reward_<term>`` for every active term (its unweighted value), ``reward_weights`` (the
+  effective weights this step), ``anomaly_probability``, ``sample`` (the decoded row, float32),
+  ``detector_version`` and ``detector_round``. ``reward == sum(reward_weights[t] * info["reward_" + t])``.
 """
 
 from __future__ import annotations
@@ -67,7 +70,7 @@ class SwiftHydraEnv(CoreAccessMixin, gym.Env):
         detector: Optional detector (fitted, or fitted here on the split); default: a small Mamba detector.
         vae: Optional :class:`ConditionalVAE` (fitted, or fitted here); default: trained on the split.
         render_mode: ``None`` or ``"ansi"``.
-        **config_overrides: Any :class:`EnvConfig` field, e.g. ``entropy_coef=0.2``.
+        **config_overrides: Any :class:`EnvConfig` field, e.g. ``reward_weights={"miss": 1.0}``.
     """
 
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
@@ -123,13 +126,12 @@ class SwiftHydraEnv(CoreAccessMixin, gym.Env):
         self._z = np.clip(self._z + self.config.action_scale * a, -clip, clip)
         self._t += 1
         result = self.core.score(self._z[None])
-        p, miss, gain, reward = result.stats[:, 0].tolist()
+        p, reward, *terms = result.stats[:, 0].tolist()
         self._p = p
         self._last_reward = reward
         info = {
-            "miss_reward": miss,
-            "entropy_gain": gain,
-            "entropy_coef": self.core.entropy_coef,
+            **{f"reward_{name}": value for name, value in zip(result.terms, terms, strict=True)},
+            "reward_weights": self.core.reward.weights(),
             "anomaly_probability": self._p,
             "sample": result.x[0].cpu().numpy(),
             "detector_version": self.core.detector_version,

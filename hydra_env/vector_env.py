@@ -102,13 +102,11 @@ class SwiftHydraVectorEnv(CoreAccessMixin, VectorEnv):
         result = self.core.score(self._z)
         stats = result.stats
         self._p = stats[0]
-        self._last_reward = stats[3]
-        rewards = stats[3].astype(np.float64)
+        self._last_reward = stats[1]
+        rewards = stats[1].astype(np.float64)
         n = self.num_envs
         infos: dict[str, Any] = {
-            "miss_reward": stats[1],
-            "entropy_gain": stats[2],
-            "entropy_coef": np.full(n, self.core.entropy_coef),
+            **{f"reward_{name}": value for name, value in result.term_values().items()},
             "anomaly_probability": stats[0],
             "sample": result.x.cpu().numpy(),
             "detector_version": np.full(n, self.core.detector_version),

@@ -4,11 +4,11 @@
 envs (e.g. ``SubprocVecEnv``) use :class:`agents.callbacks.DetectorUpdateCallback`, which reuses
 :class:`TopLBuffer` and :func:`retrain_detector` from here and broadcasts the new detector.
 
-Selection rule (both): samples generated since the last update are ranked by reward and the best
-``top_l`` are kept; kept samples accumulate over updates (as the paper grows the augmented training
-set round after round). Each update retrains the detector on the original training split plus all
-kept samples with label 1 (``warm_start`` by default), bumps the detector version (which also
-advances the entropy-decay round), and adds the newly kept samples to the entropy anomaly set.
+Both hand the best samples generated since the last update to a :class:`hydra_env.rounds.RoundStep`,
+the one round step that the closed loop uses too: select ``top_l`` (distinct, spread by the entropy
+term), keep them (they accumulate over updates), retrain the detector on the training split plus all
+kept samples with label 1 (``warm_start`` by default), and bump the detector version (which also
+advances the entropy-decay round and adds the kept samples to the entropy anomaly set).
 """
 
 from __future__ import annotations
@@ -18,6 +18,11 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+
+from hydra_env.rounds import RoundStep
+
+CANDIDATE_POOL = 4
+"""The update wrapper and callback hand the best ``CANDIDATE_POOL * top_l`` samples to the round step."""
 
 
 class TopLBuffer:
@@ -70,15 +75,6 @@ class TopLBuffer:
         return samples, rewards
 
 
-def retrain_detector(
-    detector: Any, X_train: np.ndarray, y_train: np.ndarray, kept: np.ndarray, *, warm_start: bool = True
-) -> Any:
-    """Fits ``detector`` on the training split plus ``kept`` synthetic anomalies (label 1)."""
-    X = np.concatenate([np.asarray(X_train, dtype=np.float64), np.asarray(kept, dtype=np.float64)])
-    y = np.concatenate([np.asarray(y_train, dtype=np.int64), np.ones(len(kept), dtype=np.int64)])
-    return detector.fit(X, y, warm_start=warm_start)
-
-
 def save_kept(path: str | os.PathLike, samples: np.ndarray, rewards: np.ndarray, rounds: np.ndarray) -> None:
     """Writes kept samples to ``.npz`` (keys ``X``, ``reward``, ``round``) atomically."""
     path = os.fspath(path)
@@ -113,28 +109,31 @@ class DetectorUpdateWrapper(gym.Wrapper):
                 raise TypeError(
                     f"DetectorUpdateWrapper needs a SwiftHydra env; {env.unwrapped!r} lacks {name!r}"
                 )
-        self.top_l = int(top_l)
         self.update_every = int(update_every)
-        self.warm_start = bool(warm_start)
-        self.buffer = TopLBuffer(top_l)
-        self.version = int(env.unwrapped.detector_version)
+        base = env.unwrapped
+        self.round_step = RoundStep(
+            base.detector, base.split.X_train, base.split.y_train,
+            top_l=top_l, core=base.core, warm_start=warm_start,
+        )  # fmt: skip
+        self.round_step.round = int(base.detector_version)
+        # A pool a few times top_l wide, so the selection can trade reward for spread.
+        self.buffer = TopLBuffer(CANDIDATE_POOL * int(top_l))
         self._steps = 0
-        self._kept: list[np.ndarray] = []
-        self._kept_rewards: list[np.ndarray] = []
-        self._kept_rounds: list[np.ndarray] = []
+
+    @property
+    def version(self) -> int:
+        """The detector version (number of updates so far)."""
+        return self.round_step.round
 
     @property
     def kept_samples(self) -> np.ndarray:
         """All kept synthetic anomalies so far, (n, d) float32 in the scaled feature space."""
-        if not self._kept:
-            return np.zeros((0, self.env.unwrapped.split.X_train.shape[1]), dtype=np.float32)
-        return np.concatenate(self._kept)
+        return self.round_step.kept_X
 
     def export_kept(self, path: str | os.PathLike) -> None:
         """Saves kept samples, their rewards and the round they were kept in to an ``.npz`` file."""
-        rewards = np.concatenate(self._kept_rewards) if self._kept_rewards else np.zeros(0)
-        rounds = np.concatenate(self._kept_rounds) if self._kept_rounds else np.zeros(0, dtype=np.int64)
-        save_kept(path, self.kept_samples, rewards, rounds)
+        step = self.round_step
+        save_kept(path, step.kept_X, step.kept_reward, step.kept_round - 1)
 
     def step(self, action: Any):
         obs, reward, terminated, truncated, info = self.env.step(action)
@@ -148,20 +147,6 @@ class DetectorUpdateWrapper(gym.Wrapper):
     def update_detector(self) -> int:
         """Keeps the buffer's best samples, retrains the detector, bumps the version; returns it."""
         samples, rewards = self.buffer.pop()
-        if len(samples) == 0:
-            return self.version
-        base = self.env.unwrapped
-        self._kept.append(samples)
-        self._kept_rewards.append(rewards)
-        self._kept_rounds.append(np.full(len(samples), self.version, dtype=np.int64))
-        retrain_detector(
-            base.detector,
-            base.split.X_train,
-            base.split.y_train,
-            self.kept_samples,
-            warm_start=self.warm_start,
-        )
-        self.version += 1
-        base.set_detector_state(None, self.version)  # the detector was updated in place
-        base.add_anomalies(samples)
+        if len(samples):
+            self.round_step(samples, rewards)
         return self.version

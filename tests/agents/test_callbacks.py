@@ -48,7 +48,7 @@ def test_subproc_copies_get_new_detector():
         assert np.abs(expected - stale).max() > 1e-3
         # the entropy anomaly set grew in every worker
         sizes = vec_env.env_method("add_anomalies", np.zeros((0, kept.shape[1])))
-        assert sizes == [reference.core.entropy.size + 16] * 2
+        assert sizes == [reference.core.reward.terms["entropy"].gain.size + 16] * 2
     finally:
         vec_env.close()
 

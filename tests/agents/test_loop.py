@@ -9,7 +9,8 @@ import pytest
 
 import agents.loop as loop
 from agents.config import BUDGETS, Budget, TrainConfig, convert_hyperparams, get_budget, read_hyperparams
-from agents.loop import carve_validation, fit_swift_hydra, run, select_top
+from agents.experiment import run
+from agents.loop import carve_validation, fit_swift_hydra
 
 TINY = {"budget": "tiny", "progress": False}
 
@@ -41,13 +42,23 @@ def test_carve_validation_edge_cases():
         carve_validation(X, np.zeros(20, dtype=np.int64), 0.2, seed=1)
 
 
-def test_select_top_keeps_distinct_best_first():
+def test_round_step_keeps_distinct_new_rows_only():
+    from hydra_env.rounds import RoundStep
+
+    class Recorder:
+        def fit(self, X, y, warm_start=False):
+            self.X, self.y = X, y
+            return self
+
+    X, y = np.zeros((5, 1)), np.array([0, 0, 0, 0, 1])
+    step = RoundStep(Recorder(), X, y, top_l=3)
     samples = np.array([[0.1], [0.9], [0.9], [0.5], [0.3]], dtype=np.float32)
-    rewards = np.array([0.1, 0.9, 0.9, 0.5, 0.3])
-    kept, kept_rewards = select_top(samples, rewards, 3)
+    kept, rewards = step(samples, np.array([0.1, 0.9, 0.9, 0.5, 0.3]))
     np.testing.assert_allclose(kept[:, 0], [0.9, 0.5, 0.3], rtol=1e-6)
-    np.testing.assert_array_equal(kept_rewards, [0.9, 0.5, 0.3])
-    assert len(select_top(samples, rewards, 0)[0]) == 0
+    assert step.detector.X.shape == (8, 1) and step.detector.y.sum() == 4  # base + 3 kept, label 1
+    kept, _ = step(samples, np.array([0.1, 0.9, 0.9, 0.5, 0.3]))
+    np.testing.assert_allclose(kept[:, 0], [0.1])  # already-kept rows are not kept twice
+    assert step.round == 2 and step.kept_round.tolist() == [1, 1, 1, 2]
 
 
 def test_budgets_validate():

@@ -21,7 +21,7 @@ def miss_env():
     split = datasets.adbench_split(*datasets.load("wdbc"), la=0.1, seed=2)
     vae = make_vae(BUDGET.replace(vae_epochs=10), 0).fit(split.X_train, split.y_train)
     detector = make_loop_detector(BUDGET.replace(detector_epochs=2), 0).fit(split.X_train, split.y_train)
-    return make_env(split.X_train, split.y_train, vae, detector, BUDGET, seed=0, reward="miss")
+    return make_env(split.X_train, split.y_train, vae, detector, BUDGET, seed=0, reward_weights={"miss": 1.0})
 
 
 def test_random_policy_is_seeded(miss_env):

@@ -52,10 +52,10 @@ def test_spaces_and_observation_layout(env):
     obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
     assert obs[-1] == pytest.approx(1 / cfg.episode_length)
     assert obs[-2] == pytest.approx(info["anomaly_probability"])
-    assert reward == pytest.approx(
-        info["miss_reward"] + info["entropy_coef"] * info["entropy_gain"], abs=1e-5
-    )
-    assert info["miss_reward"] == pytest.approx(1 - info["anomaly_probability"], abs=1e-6)
+    weights = info["reward_weights"]
+    assert set(weights) == {"miss", "novelty", "entropy"}  # the defaults
+    assert reward == pytest.approx(sum(w * info[f"reward_{t}"] for t, w in weights.items()), abs=1e-5)
+    assert 0.0 <= info["reward_miss"] <= 1.0 and 0.0 <= info["reward_novelty"] <= 1.0
     assert info["sample"].shape == (env.unwrapped.split.X_train.shape[1],)
     assert {"detector_version", "detector_round"} <= set(info)
 
@@ -122,8 +122,14 @@ def test_bad_actions(env):
 
 
 def test_config_errors():
-    with pytest.raises(ValueError, match=r"unknown reward variant 'bogus'.*miss\+entropy.*'miss'.*'entropy'"):
-        gym.make("SwiftHydra-v0", reward="bogus")
+    with pytest.raises(ValueError, match=r"unknown reward term\(s\) \['bogus'\].*'entropy'.*'miss'"):
+        gym.make("SwiftHydra-v0", reward_weights={"bogus": 1.0})
+    with pytest.raises(ValueError, match="at least one reward weight must be > 0"):
+        EnvConfig(reward_weights={"miss": 0.0})
+    with pytest.raises(ValueError, match="finite and >= 0"):
+        EnvConfig(reward_weights={"miss": -1.0})
+    with pytest.raises(ValueError, match=r"la must lie in \(0, 1\]"):
+        EnvConfig(la=0)
     with pytest.raises(TypeError, match="unknown EnvConfig field"):
         SwiftHydraEnv(not_a_setting=1)
     with pytest.raises(ValueError, match="episode_length"):
@@ -132,12 +138,16 @@ def test_config_errors():
         SwiftHydraEnv(render_mode="human")
 
 
-def test_reward_variants_and_decay():
-    miss = gym.make("SwiftHydra-v0", reward="miss").unwrapped
-    assert miss.core.entropy_coef == 0.0
-    full = gym.make("SwiftHydra-v0", entropy_coef=0.5, entropy_decay=0.5).unwrapped
+def test_reward_weights_and_decay():
+    miss = gym.make("SwiftHydra-v0", reward_weights="miss:1").unwrapped  # the shell form
+    assert miss.core.reward.weights() == {"miss": 1.0}
+    _, info = miss.reset(seed=0)
+    _, reward, *_, info = miss.step(np.zeros(miss.config.latent_dim, dtype=np.float32))
+    assert {k for k in info if k.startswith("reward_") and k != "reward_weights"} == {"reward_miss"}
+    assert reward == pytest.approx(info["reward_miss"])
+    full = gym.make("SwiftHydra-v0", reward_weights={"miss": 1, "entropy": 0.5}, entropy_decay=0.5).unwrapped
     full.set_detector_state(None, 2)
-    assert full.core.entropy_coef == pytest.approx(0.5 * 0.5**2)
+    assert full.core.reward.weights() == pytest.approx({"miss": 1.0, "entropy": 0.5 * 0.5**2})
     assert full.detector_version == 2
 
 

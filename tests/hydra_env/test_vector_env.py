@@ -26,9 +26,8 @@ def test_make_vec_native_batched_env():
     assert rewards.shape == terminated.shape == truncated.shape == (4,)
     assert infos["sample"].shape == (4, venv.split.X_train.shape[1])
     assert infos["_sample"].all()
-    np.testing.assert_allclose(
-        rewards, infos["miss_reward"] + infos["entropy_coef"] * infos["entropy_gain"], atol=1e-5
-    )
+    weights = venv.core.reward.weights()
+    np.testing.assert_allclose(rewards, sum(w * infos[f"reward_{t}"] for t, w in weights.items()), atol=1e-5)
 
 
 def test_matches_single_env():
@@ -57,7 +56,7 @@ def test_same_step_autoreset():
     final = np.stack(infos["final_obs"])
     assert np.allclose(final[:, -1], 1.0)  # the finished episode's last progress
     assert np.allclose(obs[:, -1], 0.0)  # already the next episode's first observation
-    assert np.allclose(infos["final_info"]["miss_reward"], infos["miss_reward"])
+    assert np.allclose(infos["final_info"]["reward_miss"], infos["reward_miss"])
     obs, *_, truncated, infos = venv.step(venv.action_space.sample())
     assert not truncated.any() and "final_obs" not in infos
 
@@ -79,7 +78,7 @@ def test_detector_sync_methods():
     venv = make_vec(2)
     assert venv.set_detector_state(venv.get_detector_state(), 3) == 3
     assert venv.detector_version == 3
-    size = venv.core.entropy.size
+    size = venv.core.reward.terms["entropy"].gain.size
     assert venv.add_anomalies(np.zeros((2, venv.split.X_train.shape[1]))) == size + 2
     venv.reset(seed=0)
     *_, infos = venv.step(venv.action_space.sample())

@@ -33,11 +33,12 @@ def test_wrapper_retrains_detector(tmp_path):
     base = env.unwrapped
     env.reset(seed=0)
     env.action_space.seed(0)
-    set_size = base.core.entropy.size
-    samples = []
+    set_size = base.core.reward.terms["entropy"].gain.size
+    samples, rewards = [], []
     for step in range(12):
         obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
         samples.append(info["sample"])
+        rewards.append(reward)
         assert info["detector_version"] == (1 if step == 11 else 0)
         if truncated:
             env.reset()
@@ -46,7 +47,7 @@ def test_wrapper_retrains_detector(tmp_path):
     # the kept samples are among those generated
     assert all(np.isclose(np.array(samples), row).all(axis=1).any() for row in kept)
     assert base.detector_version == 1 and base.core.detector_round == 1
-    assert base.core.entropy.size == set_size + 6
+    assert base.core.reward.terms["entropy"].gain.size == set_size + 6
     *_, info = env.step(env.action_space.sample())
     assert info["detector_version"] == 1
 
@@ -54,7 +55,8 @@ def test_wrapper_retrains_detector(tmp_path):
     env.export_kept(path)
     saved = np.load(path)
     np.testing.assert_array_equal(saved["X"], kept)
-    assert saved["reward"].shape == (6,) and (np.diff(saved["reward"]) <= 0).all()
+    assert saved["reward"].shape == (6,) and np.isin(saved["reward"], rewards).all()
+    assert (saved["round"] == 0).all()  # kept at the first update, while detector v0 was in use
     with pytest.raises(ValueError, match=".npz"):
         env.export_kept(tmp_path / "kept.csv")
 

@@ -1,0 +1,175 @@
+"""`BoostedDetector`: a gradient-boosted classifier on the features plus unsupervised outlier scores.
+
+The XGBOD recipe (Zhao & Hryniewicki, 2018): unsupervised detectors (IForest, ECOD, k-NN by
+default) are fitted on the training rows, their standardised scores become extra columns, and a
+boosted classifier (CatBoost by default, library defaults) learns from the labeled anomalies on the
+widened rows. The unsupervised columns carry "far from the data" into a supervised model that has
+only a handful of labels (ADGym measured +1.8 to +2.8 AUC points from them at 5-20 labeled
+anomalies); ``sample_weight`` lets callers down-weight rows they trust less (synthetic anomalies).
+
+This is the detector Swift Hydra deploys by default (``deploy="catboost"``); see the README for the
+32-set comparison that chose it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pickle
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
+
+from detectors.base import check_array_finite, check_labels
+
+__all__ = ["BOOSTERS", "UNSUPERVISED_SCORES", "BoostedDetector"]
+
+BOOSTERS = ("catboost", "lightgbm")
+UNSUPERVISED_SCORES: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "iforest": ("pyod.models.iforest", "IForest", {}),
+    "ecod": ("pyod.models.ecod", "ECOD", {}),
+    "knn": ("pyod.models.knn", "KNN", {"n_neighbors": 5}),
+    "copod": ("pyod.models.copod", "COPOD", {}),
+    "hbos": ("pyod.models.hbos", "HBOS", {}),
+}
+"""Unsupervised scores a `BoostedDetector` can add as columns: name -> (module, class, kwargs)."""
+
+
+def _import(module: str, what: str) -> Any:
+    try:
+        return importlib.import_module(module)
+    except ImportError as err:
+        raise ImportError(f"{what} needs the '{module}' package: pip install swift-hydra[bench]") from err
+
+
+class BoostedDetector(BaseEstimator):
+    """Gradient boosting on ``[X, standardised unsupervised scores of X]`` (see the module docstring).
+
+    Args:
+        booster: ``"catboost"`` or ``"lightgbm"`` (library defaults, as ADBench runs them).
+        unsupervised: Names from :data:`UNSUPERVISED_SCORES` whose scores become extra columns
+            (empty: the plain booster).
+        random_state: Seed of the booster and of the randomised unsupervised detectors.
+        n_jobs: Booster threads (None: library default).
+    """
+
+    def __init__(
+        self,
+        booster: str = "catboost",
+        unsupervised: tuple[str, ...] = ("iforest", "ecod", "knn"),
+        random_state: int | None = 0,
+        n_jobs: int | None = 1,
+    ) -> None:
+        self.booster = booster
+        self.unsupervised = unsupervised
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def _make_booster(self) -> Any:
+        if self.booster == "catboost":
+            catboost = _import("catboost", "CatBoost")
+            kwargs = {"verbose": 0, "random_seed": self.random_state, "allow_writing_files": False}
+            if self.n_jobs is not None:
+                kwargs["thread_count"] = self.n_jobs
+            return catboost.CatBoostClassifier(**kwargs)
+        if self.booster == "lightgbm":
+            lightgbm = _import("lightgbm", "LightGBM")
+            return lightgbm.LGBMClassifier(random_state=self.random_state, n_jobs=self.n_jobs, verbose=-1)
+        raise ValueError(f"unknown booster {self.booster!r}; choose from {list(BOOSTERS)}")
+
+    def _make_scorers(self) -> list[Any]:
+        unknown = [name for name in self.unsupervised if name not in UNSUPERVISED_SCORES]
+        if unknown:
+            raise ValueError(
+                f"unknown unsupervised score(s) {unknown}; choose from {sorted(UNSUPERVISED_SCORES)}"
+            )
+        scorers = []
+        for name in self.unsupervised:
+            module, cls_name, kwargs = UNSUPERVISED_SCORES[name]
+            cls = getattr(_import(module, f"the {name} score"), cls_name)
+            if name == "iforest":
+                kwargs = {**kwargs, "random_state": self.random_state}
+            scorers.append(cls(**kwargs))
+        return scorers
+
+    def _widen(self, X: np.ndarray) -> np.ndarray:
+        if not self.scorers_:
+            return X
+        scores = np.column_stack([s.decision_function(X) for s in self.scorers_])
+        return np.hstack([X, (scores - self.score_mean_) / self.score_scale_])
+
+    def fit(
+        self, X: Any, y: Any = None, *, sample_weight: Any = None, warm_start: bool = False
+    ) -> BoostedDetector:
+        """Fit the unsupervised scorers on ``X`` and the booster on the widened rows.
+
+        Args:
+            X: ``(n, d)`` finite rows.
+            y: 1 = labeled anomaly, 0 = normal or unlabeled (both classes needed).
+            sample_weight: Optional per-row weights of the booster's loss.
+            warm_start: Accepted for the detector contract; boosting refits from scratch.
+        """
+        X = check_array_finite(X)
+        y = check_labels(y, X.shape[0])
+        if sample_weight is not None:
+            sample_weight = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
+            if (
+                sample_weight.shape != (len(y),)
+                or not np.isfinite(sample_weight).all()
+                or (sample_weight < 0).any()
+            ):
+                raise ValueError(f"sample_weight must be {len(y)} finite non-negative numbers")
+        self.scorers_ = [scorer.fit(X) for scorer in self._make_scorers()]
+        if self.scorers_:
+            train_scores = np.column_stack([s.decision_scores_ for s in self.scorers_])
+            self.score_mean_ = train_scores.mean(axis=0)
+            self.score_scale_ = np.where(train_scores.std(axis=0) > 1e-12, train_scores.std(axis=0), 1.0)
+        self.estimator_ = self._make_booster()
+        self.estimator_.fit(self._widen(X), y, sample_weight=sample_weight)
+        self.n_features_in_ = X.shape[1]
+        self.decision_scores_ = self._proba(X)
+        contamination = float(y.mean())
+        self.threshold_ = float(np.quantile(self.decision_scores_, 1.0 - contamination))
+        self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int64)
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "estimator_"):
+            raise NotFittedError(f"This {type(self).__name__} is not fitted yet: call fit(X, y) first")
+
+    def _proba(self, X: np.ndarray) -> np.ndarray:
+        return np.asarray(self.estimator_.predict_proba(self._widen(X)), dtype=np.float64)[:, 1]
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """P(anomaly) of the booster, ``(n,)`` float64; higher = more anomalous."""
+        self._check_fitted()
+        return self._proba(check_array_finite(X, n_features=self.n_features_in_))
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """``(n, 2)``; column 1 is the booster's P(anomaly)."""
+        p = self.decision_function(X)
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X: Any) -> np.ndarray:
+        """``(n,)`` int labels: 1 where the score exceeds ``threshold_``."""
+        return (self.decision_function(X) > self.threshold_).astype(np.int64)
+
+    def save(self, path: str | Path) -> None:
+        """Pickle to ``path`` atomically (third-party models have no weights-only format)."""
+        self._check_fitted()
+        path = Path(path)
+        tmp = path.with_name(f".{path.name}.tmp")
+        with open(tmp, "wb") as fh:
+            pickle.dump(self, fh)
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> BoostedDetector:
+        """Read what :meth:`save` wrote. Unpickling runs code: load only files you wrote yourself."""
+        with open(Path(path), "rb") as fh:
+            det = pickle.load(fh)
+        if not isinstance(det, cls):
+            raise ValueError(f"not a saved swift-hydra {cls.__name__}: {path} (holds a {type(det).__name__})")
+        return det
