@@ -15,8 +15,22 @@ import importlib
 import inspect
 import pickle
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+from detectors.contract import BaseDetector
+from detectors.validation import check_features, check_targets
+
+__all__ = [
+    "BENCH_EXTRA_HINT",
+    "PYOD_DETECTORS",
+    "SUPERVISED_KINDS",
+    "PyODAdapter",
+    "SupervisedAdapter",
+    "check_features",
+    "check_targets",
+]
 
 BENCH_EXTRA_HINT = "pip install swift-hydra[bench]"
 
@@ -37,33 +51,6 @@ PYOD_DETECTORS: dict[str, tuple[str, str]] = {
 SUPERVISED_KINDS = ("catboost", "lightgbm", "xgboost")
 
 
-def check_features(X, n_features: int | None = None) -> np.ndarray:
-    """Validate a feature matrix at a public boundary: 2-D, numeric, finite, expected width."""
-    try:
-        X = np.asarray(X, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"X must be a numeric array, got {type(X).__name__}: {err}") from None
-    if X.ndim != 2:
-        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
-    if X.shape[0] == 0:
-        raise ValueError("X has no rows")
-    if not np.isfinite(X).all():
-        raise ValueError("X contains NaN or inf values")
-    if n_features is not None and X.shape[1] != n_features:
-        raise ValueError(f"X has {X.shape[1]} features but the detector was fitted with {n_features}")
-    return X
-
-
-def check_targets(y, n_rows: int) -> np.ndarray:
-    """Validate labels: 1-D, one per row, values in {0, 1}."""
-    y = np.asarray(y)
-    if y.ndim != 1 or len(y) != n_rows:
-        raise ValueError(f"y must be 1-D with one label per row ({n_rows}), got shape {y.shape}")
-    if not np.isin(y, (0, 1)).all():
-        raise ValueError(f"y must contain only 0 (normal/unlabeled) and 1 (anomaly), got {np.unique(y)[:10]}")
-    return y.astype(int)
-
-
 def _import_optional(module: str, what: str):
     try:
         return importlib.import_module(module)
@@ -77,35 +64,40 @@ def _accepted(cls, **candidates) -> dict:
     return {k: v for k, v in candidates.items() if k in params and v is not None}
 
 
-class _PickleMixin:
-    """save/load with pickle: these wrap third-party models with no weights-only format.
+class _AdapterBase(BaseDetector):
+    """What the adapters share: their ``**params`` as scikit-learn parameters, and pickled persistence.
 
-    Only load files you wrote yourself; unpickling runs code.
+    ``save`` writes the fitted third-party model pickled inside the common (atomic, weights-only
+    readable) detector file; ``load`` unpickles it, which runs code: only load files you wrote.
     """
 
-    def save(self, path: str | Path) -> None:
-        with open(Path(path), "wb") as fh:
-            pickle.dump(self, fh)
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Constructor arguments, the library overrides in ``**params`` included (so `clone` keeps them)."""
+        return super().get_params(deep=deep) | dict(self._library_params)
+
+    def set_params(self, **params: Any) -> _AdapterBase:
+        """Set constructor arguments; unknown names become library overrides in ``params``."""
+        own = set(self._get_param_names())
+        super().set_params(**{k: v for k, v in params.items() if k in own})
+        self._library_params = dict(self._library_params) | {k: v for k, v in params.items() if k not in own}
+        return self
+
+    def _get_state(self) -> dict[str, Any]:
+        return {"pickle": pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL)}
 
     @classmethod
-    def load(cls, path: str | Path):
-        with open(Path(path), "rb") as fh:
-            det = pickle.load(fh)
-        if not isinstance(det, cls):
-            raise TypeError(f"{path} holds a {type(det).__name__}, not a {cls.__name__}")
+    def _from_state(cls, state: dict[str, Any], *, path: Path, device: str | None) -> _AdapterBase:
+        try:
+            det = pickle.loads(state["pickle"])
+        except Exception as err:  # any unpickling failure means the file is not what it claims
+            raise ValueError(f"not a saved swift-hydra detector: {path} (unpickling failed: {err})") from None
+        if type(det).__name__ != state["class"]:
+            raise ValueError(f"not a saved swift-hydra detector: {path} (holds a {type(det).__name__})")
         return det
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "estimator_"):
-            raise ValueError(f"{type(self).__name__} is not fitted yet: call fit(X) first")
 
-    def predict(self, X) -> np.ndarray:
-        """Labels (n,) in {0, 1}: 1 where the decision score exceeds ``threshold_``."""
-        return (self.decision_function(X) > self.threshold_).astype(int)
-
-
-class PyODAdapter(_PickleMixin):
-    """An unsupervised PyOD detector behind the detector contract.
+class PyODAdapter(_AdapterBase):
+    """An unsupervised PyOD detector behind the detector contract (labels are validated, then ignored).
 
     Args:
         name_or_estimator: a short name from :data:`PYOD_DETECTORS` (``"iforest"``, ``"ecod"``, ...) or an
@@ -116,6 +108,8 @@ class PyODAdapter(_PickleMixin):
         **params: further hyperparameters of the PyOD class (defaults otherwise, as in ADBench).
     """
 
+    _requires_labels = False
+
     def __init__(
         self,
         name_or_estimator="iforest",
@@ -125,19 +119,21 @@ class PyODAdapter(_PickleMixin):
         proba_method: str = "unify",
         **params,
     ) -> None:
-        if isinstance(name_or_estimator, str) and name_or_estimator.lower() not in PYOD_DETECTORS:
-            raise ValueError(
-                f"unknown PyOD detector {name_or_estimator!r}; choose from {sorted(PYOD_DETECTORS)}"
-            )
-        if proba_method not in ("unify", "linear"):
-            raise ValueError(f"proba_method must be 'unify' or 'linear', got {proba_method!r}")
         self.name_or_estimator = name_or_estimator
         self.contamination = contamination
         self.random_state = random_state
         self.proba_method = proba_method
-        self.params = params
+        self._library_params = params
 
     def _make_estimator(self):
+        # Checked here, not in __init__ (scikit-learn's rule: __init__ only stores parameters).
+        name = self.name_or_estimator
+        if isinstance(name, str) and name.lower() not in PYOD_DETECTORS:
+            raise ValueError(f"unknown PyOD detector {name!r}; choose from {sorted(PYOD_DETECTORS)}")
+        if not isinstance(name, str) and not hasattr(name, "get_params"):
+            raise ValueError(f"name_or_estimator must be a name or a PyOD estimator, got {name!r}")
+        if self.proba_method not in ("unify", "linear"):
+            raise ValueError(f"proba_method must be 'unify' or 'linear', got {self.proba_method!r}")
         if isinstance(self.name_or_estimator, str):
             module, cls_name = PYOD_DETECTORS[self.name_or_estimator.lower()]
             cls = getattr(importlib.import_module(module), cls_name)
@@ -146,38 +142,28 @@ class PyODAdapter(_PickleMixin):
             cls = type(self.name_or_estimator)
             base = self.name_or_estimator.get_params(deep=False)
         kwargs = base | _accepted(cls, contamination=self.contamination, random_state=self.random_state)
-        return cls(**(kwargs | self.params))
+        return cls(**(kwargs | self._library_params))
 
     def fit(self, X, y=None, *, warm_start: bool = False) -> PyODAdapter:
         """Fit on ``X``; ``y`` is ignored (unsupervised), ``warm_start`` refits from scratch."""
-        X = check_features(X)
-        if y is not None:
-            check_targets(y, len(X))
+        X, _ = self._validate_fit_input(X, y)
         self.estimator_ = self._make_estimator()
         self.estimator_.fit(X)
-        self.n_features_in_ = X.shape[1]
         self.decision_scores_ = np.asarray(self.estimator_.decision_scores_, dtype=np.float64)
         self.threshold_ = float(self.estimator_.threshold_)
         self.labels_ = np.asarray(self.estimator_.labels_, dtype=int)
         return self
 
-    def decision_function(self, X) -> np.ndarray:
+    def _score(self, X: np.ndarray) -> np.ndarray:
         """Outlier scores (n,), float64; higher = more anomalous."""
-        self._check_fitted()
-        X = check_features(X, self.n_features_in_)
         return np.asarray(self.estimator_.decision_function(X), dtype=np.float64)
 
-    def predict_proba(self, X) -> np.ndarray:
-        """(n, 2) probabilities from PyOD's score scaling against the training scores."""
-        self._check_fitted()
-        X = check_features(X, self.n_features_in_)
-        proba = np.asarray(self.estimator_.predict_proba(X, method=self.proba_method), dtype=np.float64)
-        proba[:, 1] = np.clip(proba[:, 1], 0.0, 1.0)
-        proba[:, 0] = 1.0 - proba[:, 1]
-        return proba
+    def _calibrated_proba(self, X: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """PyOD's own score scaling against the training scores (``proba_method``)."""
+        return np.asarray(self.estimator_.predict_proba(X, method=self.proba_method), dtype=np.float64)[:, 1]
 
 
-class SupervisedAdapter(_PickleMixin):
+class SupervisedAdapter(_AdapterBase):
     """A gradient-boosted classifier (CatBoost, LightGBM or XGBoost) behind the detector contract.
 
     Library defaults are kept, as in ADBench; unlabeled rows count as normal. The decision score is
@@ -194,51 +180,43 @@ class SupervisedAdapter(_PickleMixin):
     def __init__(
         self, kind: str = "catboost", *, random_state: int | None = 0, n_jobs: int | None = None, **params
     ):
-        if kind not in SUPERVISED_KINDS:
-            raise ValueError(f"unknown supervised baseline {kind!r}; choose from {list(SUPERVISED_KINDS)}")
         self.kind = kind
         self.random_state = random_state
         self.n_jobs = n_jobs
-        self.params = params
+        self._library_params = params
 
     def _make_estimator(self):
+        if self.kind not in SUPERVISED_KINDS:
+            raise ValueError(
+                f"unknown supervised baseline {self.kind!r}; choose from {list(SUPERVISED_KINDS)}"
+            )
         if self.kind == "catboost":
             catboost = _import_optional("catboost", "CatBoost")
             kwargs = {"verbose": 0, "random_seed": self.random_state, "allow_writing_files": False}
             if self.n_jobs is not None:
                 kwargs["thread_count"] = self.n_jobs
-            return catboost.CatBoostClassifier(**(kwargs | self.params))
+            return catboost.CatBoostClassifier(**(kwargs | self._library_params))
         if self.kind == "lightgbm":
             lightgbm = _import_optional("lightgbm", "LightGBM")
             kwargs = {"random_state": self.random_state, "n_jobs": self.n_jobs, "verbose": -1}
-            return lightgbm.LGBMClassifier(**(kwargs | self.params))
+            return lightgbm.LGBMClassifier(**(kwargs | self._library_params))
         xgboost = _import_optional("xgboost", "XGBoost")
         kwargs = {"random_state": self.random_state, "n_jobs": self.n_jobs}
-        return xgboost.XGBClassifier(**(kwargs | self.params))
+        return xgboost.XGBClassifier(**(kwargs | self._library_params))
 
     def fit(self, X, y=None, *, warm_start: bool = False) -> SupervisedAdapter:
         """Fit on ``X`` with labels ``y`` (needs both classes); ``warm_start`` refits from scratch."""
-        X = check_features(X)
-        if y is None:
-            raise ValueError(f"{self.kind} is supervised: fit needs labels y")
-        y = check_targets(y, len(X))
-        if len(np.unique(y)) < 2:
-            raise ValueError(f"{self.kind} needs both classes in y (labeled anomalies and normal rows)")
+        X, y = self._validate_fit_input(X, y)
         self.estimator_ = self._make_estimator()
         self.estimator_.fit(X, y)
-        self.n_features_in_ = X.shape[1]
         self.threshold_ = 0.5
-        self.decision_scores_ = self.decision_function(X)
-        self.labels_ = (self.decision_scores_ > self.threshold_).astype(int)
+        self.decision_scores_ = self._score(X)
+        self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int64)
         return self
 
-    def predict_proba(self, X) -> np.ndarray:
-        """(n, 2) class probabilities of the classifier."""
-        self._check_fitted()
-        X = check_features(X, self.n_features_in_)
-        anomaly = np.asarray(self.estimator_.predict_proba(X), dtype=np.float64)[:, 1]
-        return np.column_stack([1.0 - anomaly, anomaly])
+    def _score(self, X: np.ndarray) -> np.ndarray:
+        """P(anomaly) (n,), float64: the classifier's probability of the anomaly class."""
+        return np.asarray(self.estimator_.predict_proba(X), dtype=np.float64)[:, 1]
 
-    def decision_function(self, X) -> np.ndarray:
-        """P(anomaly) (n,), float64."""
-        return self.predict_proba(X)[:, 1]
+    def _calibrated_proba(self, X: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        return scores

@@ -24,7 +24,6 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
@@ -32,7 +31,12 @@ from sklearn.model_selection import train_test_split
 from torch import nn
 from tqdm.auto import tqdm
 
+from detectors.contract import BaseDetector, quantile_threshold
+from detectors.tokens import Standardize
+from detectors.validation import check_features, check_targets
+
 __all__ = [
+    "MAX_CONTAMINATION",
     "MIN_VALIDATION_ANOMALIES",
     "BaseTorchDetector",
     "Calibration",
@@ -43,75 +47,12 @@ __all__ = [
 ]
 
 MIN_VALIDATION_ANOMALIES = 3
-_FORMAT_VERSION = 1
 _PREDICT_CHUNK = 8192
-UNSUPERVISED_HINT = (
-    "at least one labeled anomaly (y == 1) is needed to train this supervised detector; "
-    "for unlabeled data use an unsupervised detector such as pyod.models.iforest.IForest or "
-    "pyod.models.ecod.ECOD"
-)
+MAX_CONTAMINATION = 0.5  # PyOD's range for contamination is (0, 0.5]
 
-
-def check_array_finite(X: Any, *, name: str = "X", n_features: int | None = None) -> np.ndarray:
-    """Validate a 2-D, non-empty, finite numeric array and return it as float64.
-
-    Args:
-        X: Array-like ``(n_samples, n_features)``.
-        name: Name used in error messages.
-        n_features: If given, the required number of columns (the fitted ``n_features_in_``).
-
-    Raises:
-        TypeError: Non-numeric content.
-        ValueError: Wrong dimensionality, no rows, NaN/inf, or the wrong number of features.
-    """
-    if isinstance(X, torch.Tensor):
-        X = X.detach().cpu().numpy()
-    try:
-        arr = np.asarray(X, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"{name} must be numeric, got {type(X).__name__}: {err}") from err
-    if arr.ndim != 2:
-        raise ValueError(
-            f"{name} must be 2-D (n_samples, n_features), got shape {arr.shape}; "
-            "use X.reshape(1, -1) for a single row"
-        )
-    if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError(f"{name} is empty: shape {arr.shape}")
-    finite = np.isfinite(arr)
-    if not finite.all():
-        bad_rows = int((~finite).any(axis=1).sum())
-        raise ValueError(f"{name} contains NaN or infinity in {bad_rows} row(s); impute or drop them first")
-    if n_features is not None and arr.shape[1] != n_features:
-        raise ValueError(f"{name} has {arr.shape[1]} features, but the detector was fitted with {n_features}")
-    return arr
-
-
-def check_labels(y: Any, n_samples: int, *, require_anomaly: bool = True) -> np.ndarray:
-    """Validate binary labels (1 = labeled anomaly, 0 = normal or unlabeled) and return them as int64.
-
-    Raises:
-        ValueError: ``y`` is None or not binary, its length differs from ``n_samples``, or it holds
-            a single class (with ``require_anomaly``, no labeled anomaly or no normal row).
-    """
-    if y is None:
-        if require_anomaly:
-            raise ValueError(f"y is None: {UNSUPERVISED_HINT}")
-        return np.zeros(n_samples, dtype=np.int64)
-    if isinstance(y, torch.Tensor):
-        y = y.detach().cpu().numpy()
-    arr = np.asarray(y)
-    if arr.ndim != 1 or arr.shape[0] != n_samples:
-        raise ValueError(f"y must have shape ({n_samples},) to match X, got {arr.shape}")
-    if not np.isin(arr, (0, 1)).all():
-        raise ValueError(
-            f"y must be binary (0 = normal/unlabeled, 1 = labeled anomaly); got values {np.unique(arr)[:5]}"
-        )
-    arr = arr.astype(np.int64)
-    if require_anomaly and arr.max() == 0:
-        raise ValueError(f"y contains a single class (no labeled anomaly): {UNSUPERVISED_HINT}")
-    if require_anomaly and arr.min() == 1:
-        raise ValueError("y contains a single class (every row labeled anomalous): normal rows are needed")
-    return arr
+# Kept for callers of the old names; the one implementation lives in detectors.validation.
+check_array_finite = check_features
+check_labels = check_targets
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -179,7 +120,7 @@ class Calibration:
         }
 
 
-class BaseTorchDetector(BaseEstimator):
+class BaseTorchDetector(BaseDetector):
     """Training loop, calibration, prediction and persistence shared by the Mamba detectors.
 
     Subclasses set the hyperparameters in ``__init__`` (scikit-learn style) and implement
@@ -222,16 +163,13 @@ class BaseTorchDetector(BaseEstimator):
         Returns:
             self
         """
-        X = check_array_finite(X)
-        y = check_labels(y, X.shape[0])
-        contamination = self.contamination if self.contamination is not None else float(y.mean())
-        if not 0.0 < contamination <= 0.5:
-            raise ValueError(f"contamination must be in (0, 0.5], got {contamination}")
         warm = warm_start and hasattr(self, "network_")
-        if warm and X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"warm_start fit got {X.shape[1]} features, the detector has {self.n_features_in_}"
-            )
+        X, y = self._validate_fit_input(X, y, reset=not warm)
+        contamination = (
+            self.contamination if self.contamination is not None else min(float(y.mean()), MAX_CONTAMINATION)
+        )
+        if not 0.0 < contamination <= MAX_CONTAMINATION:
+            raise ValueError(f"contamination must be in (0, {MAX_CONTAMINATION}], got {contamination}")
         self.device_ = resolve_device(self.device)
         base_seed = (
             self.random_state
@@ -256,9 +194,8 @@ class BaseTorchDetector(BaseEstimator):
             pos_weight = self._train(X, y, train_idx, val_idx, extras, epochs, seed)
         self.network_.eval()
         self._calibrate(X, y, val_idx, pos_weight)
-        self.n_features_in_ = X.shape[1]
         self.decision_scores_ = self._logits_numpy(X)
-        self.threshold_ = float(np.quantile(self.decision_scores_, 1.0 - contamination))
+        self.threshold_ = quantile_threshold(self.decision_scores_, contamination)
         self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int64)
         return self
 
@@ -327,10 +264,6 @@ class BaseTorchDetector(BaseEstimator):
             self.calibration_ = Calibration.fit(self.calibration, self._logits_numpy(X[val_idx]), y[val_idx])
 
     # ----------------------------------------------------------------- inference
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "threshold_"):
-            raise NotFittedError(f"This {type(self).__name__} is not fitted yet: call fit(X, y) first")
-
     def _logits_numpy(self, X: np.ndarray) -> np.ndarray:
         out = []
         with torch.inference_mode():
@@ -341,21 +274,12 @@ class BaseTorchDetector(BaseEstimator):
                 out.append(self.network_(xb).double().cpu().numpy())
         return np.concatenate(out)
 
-    def decision_function(self, X: Any) -> np.ndarray:
-        """Raw anomaly scores (logits), ``(n,)`` float64; higher = more anomalous."""
-        self._check_fitted()
-        return self._logits_numpy(check_array_finite(X, n_features=self.n_features_in_))
+    def _score(self, X: np.ndarray) -> np.ndarray:
+        """Raw anomaly scores (logits) of validated rows, ``(n,)`` float64; higher = more anomalous."""
+        return self._logits_numpy(X)
 
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """``(n, 2)``; column 1 is the calibrated P(anomaly)."""
-        self._check_fitted()
-        p = self.calibration_.apply_torch(torch.as_tensor(self.decision_function(X))).numpy()
-        return np.column_stack([1.0 - p, p])
-
-    def predict(self, X: Any) -> np.ndarray:
-        """``(n,)`` int labels: 1 where the decision score exceeds ``threshold_``."""
-        self._check_fitted()
-        return (self.decision_function(X) > self.threshold_).astype(np.int64)
+    def _calibrated_proba(self, X: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        return self.calibration_.apply_torch(torch.as_tensor(scores)).numpy()
 
     def anomaly_proba_torch(self, x: torch.Tensor) -> torch.Tensor:
         """Calibrated P(anomaly), ``(n,)``, fully in torch: the env's hot path.
@@ -369,12 +293,8 @@ class BaseTorchDetector(BaseEstimator):
     def _saved_params(self) -> dict[str, Any]:
         return self.get_params(deep=False)
 
-    def save(self, path: str | Path) -> None:
-        """Write hyperparameters, weights and calibration with `torch.save` (plain types only)."""
-        self._check_fitted()
-        state = {
-            "format": _FORMAT_VERSION,
-            "class": type(self).__name__,
+    def _get_state(self) -> dict[str, Any]:
+        return {
             "params": self._saved_params(),
             "network_config": self._network_config,
             "state_dict": {k: v.detach().cpu() for k, v in self.network_.state_dict().items()},
@@ -384,27 +304,25 @@ class BaseTorchDetector(BaseEstimator):
             "decision_scores": torch.as_tensor(self.decision_scores_),
             "n_fit_calls": int(getattr(self, "_n_fit_calls", 1)),
         }
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        torch.save(state, tmp)
-        tmp.replace(path)
 
     @classmethod
-    def load(cls, path: str | Path, device: str | None = None) -> BaseTorchDetector:
-        """Rebuild a fitted detector written by `save` (``torch.load(weights_only=True)``)."""
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"no saved detector at {path}")
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        if state.get("class") != cls.__name__:
-            raise ValueError(f"{path} holds a {state.get('class')!r}, not a {cls.__name__}")
+    def _from_state(cls, state: dict[str, Any], *, path: Path, device: str | None) -> BaseTorchDetector:
+        """Rebuild a fitted detector from `_get_state`'s dict (checkpoints before the range guard load too)."""
         det = cls(**state["params"])
         if device is not None:
             det.device = device
         det.device_ = resolve_device(det.device)
         det._network_config = state["network_config"]
         det.network_ = det._make_network(det._network_config)
-        det.network_.load_state_dict(state["state_dict"])
+        missing, unexpected = det.network_.load_state_dict(state["state_dict"], strict=False)
+        legacy = {k for k in missing if k.rsplit(".", 1)[-1] in Standardize.RANGE_BUFFERS}
+        if unexpected or set(missing) - legacy:
+            raise ValueError(
+                f"not a saved swift-hydra detector: {path} (weights do not match {cls.__name__}: "
+                f"missing {sorted(set(missing) - legacy)[:5]}, unexpected {sorted(unexpected)[:5]})"
+            )
+        if legacy:  # saved before the out-of-range guard: keep that checkpoint's behaviour
+            det.network_.standardize.disable_range_guard()
         det.network_.to(det.device_).eval()
         det.calibration_ = Calibration(**state["calibration"])
         det.n_features_in_ = state["n_features_in"]

@@ -13,12 +13,13 @@ confidence margin (5 standard deviations).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from detectors.adapters import check_features, check_targets
+from detectors.contract import BaseDetector
 
 _N_REFERENCE = 5000  # l in Algorithm 1 of the paper: draws from the N(0, 1) prior per batch
 
@@ -36,7 +37,7 @@ def deviation_loss(
     return torch.mean((1.0 - labels) * inlier + labels * outlier)
 
 
-class DevNet:
+class DevNet(BaseDetector):
     """Deviation network detector (needs at least one labeled anomaly).
 
     Args:
@@ -84,27 +85,17 @@ class DevNet:
         With ``warm_start=True`` and a fitted model of the same width, training continues from the
         current weights instead of a fresh initialisation.
         """
-        X = check_features(X)
-        if y is None:
-            raise ValueError(
-                "DevNet is weakly supervised: fit needs y with at least one labeled anomaly (y == 1)"
-            )
-        y = check_targets(y, len(X))
+        reuse = warm_start and hasattr(self, "model_")
+        X, y = self._validate_fit_input(X, y, reset=not reuse)
         anomalies, unlabeled = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
-        if len(anomalies) == 0 or len(unlabeled) == 0:
-            raise ValueError(
-                "DevNet needs at least one labeled anomaly (y == 1) and one unlabeled row (y == 0)"
-            )
         seed = 0 if self.random_state is None else int(self.random_state)
         rng = np.random.default_rng(seed)
         generator = torch.Generator().manual_seed(seed)
-        reuse = warm_start and hasattr(self, "model_") and self.n_features_in_ == X.shape[1]
         if not reuse:
             # Layer init draws from torch's global RNG; fork it so fitting leaves the caller's state alone.
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(seed)
                 self.model_ = self._build(X.shape[1]).to(self.device)
-            self.n_features_in_ = X.shape[1]
         hidden, score = self.model_[0], self.model_[2]
         optimizer = torch.optim.RMSprop(
             [{"params": hidden.parameters(), "weight_decay": self.l2}, {"params": score.parameters()}],
@@ -134,62 +125,45 @@ class DevNet:
             nn.utils.clip_grad_norm_(self.model_.parameters(), 1.0)
             optimizer.step()
         self.model_.eval()
-        self.decision_scores_ = self.decision_function(X)
+        self.decision_scores_ = self._score(X)
         # Halfway between the normal target (0) and the margin: where the loss switches sides.
         self.threshold_ = self.margin / 2.0
         self.labels_ = (self.decision_scores_ > self.threshold_).astype(int)
         return self
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "model_"):
-            raise ValueError("DevNet is not fitted yet: call fit(X, y) first")
-
-    def decision_function(self, X) -> np.ndarray:
+    def _score(self, X: np.ndarray) -> np.ndarray:
         """Deviation scores (n,), float64; higher = more anomalous, about 0 for normal rows."""
-        self._check_fitted()
-        X = check_features(X, self.n_features_in_)
         with torch.inference_mode():
             scores = self.model_(torch.as_tensor(X, dtype=torch.float32, device=self.device)).squeeze(1)
         return scores.cpu().numpy().astype(np.float64)
+
+    def _calibrated_proba(self, X: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """A logistic of the deviation centred on ``threshold_``."""
+        return 1.0 / (1.0 + np.exp(-(scores - self.margin / 2.0)))
 
     def anomaly_proba_torch(self, x: torch.Tensor) -> torch.Tensor:
         """P(anomaly) for trusted tensors, differentiable (a logistic centred on ``threshold_``)."""
         return torch.sigmoid(self.model_(x).squeeze(1) - self.margin / 2.0)
 
-    def predict_proba(self, X) -> np.ndarray:
-        """(n, 2) probabilities; column 1 is a logistic of the deviation centred on ``threshold_``."""
-        anomaly = 1.0 / (1.0 + np.exp(-(self.decision_function(X) - self.margin / 2.0)))
-        return np.column_stack([1.0 - anomaly, anomaly])
-
-    def predict(self, X) -> np.ndarray:
-        """Labels (n,) in {0, 1}: 1 where the deviation exceeds ``threshold_``."""
-        return (self.decision_function(X) > self.threshold_).astype(int)
-
-    def save(self, path: str | Path) -> None:
-        """Save hyperparameters, weights and threshold (loadable with ``weights_only=True``)."""
-        self._check_fitted()
-        state = {
-            "params": {
-                k: getattr(self, k) for k in ("hidden_units", "epochs", "batches_per_epoch", "batch_size")
-            }
-            | {"learning_rate": self.learning_rate, "l2": self.l2, "margin": self.margin},
-            "random_state": self.random_state,
-            "n_features_in": self.n_features_in_,
-            "weights": self.model_.state_dict(),
+    def _get_state(self) -> dict[str, Any]:
+        return {
+            "params": self.get_params(deep=False),
+            "n_features_in": int(self.n_features_in_),
+            "weights": {k: v.detach().cpu() for k, v in self.model_.state_dict().items()},
             "decision_scores": torch.as_tensor(self.decision_scores_),
         }
-        torch.save(state, Path(path))
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "cpu") -> DevNet:
-        """Load a detector written by :meth:`save`."""
-        state = torch.load(Path(path), map_location=device, weights_only=True)
-        det = cls(**state["params"], random_state=state["random_state"], device=device)
+    def _from_state(cls, state: dict[str, Any], *, path: Path, device: str | None) -> DevNet:
+        params = dict(state["params"])
+        if device is not None:
+            params["device"] = device
+        det = cls(**params)
         det.n_features_in_ = int(state["n_features_in"])
-        det.model_ = det._build(det.n_features_in_).to(device)
+        det.model_ = det._build(det.n_features_in_).to(det.device)
         det.model_.load_state_dict(state["weights"])
         det.model_.eval()
         det.decision_scores_ = state["decision_scores"].numpy()
         det.threshold_ = det.margin / 2.0
-        det.labels_ = (det.decision_scores_ > det.threshold_).astype(int)
+        det.labels_ = (det.decision_scores_ > det.threshold_).astype(np.int64)
         return det

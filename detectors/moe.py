@@ -27,7 +27,7 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 from torch import nn
 
-from detectors.base import BaseTorchDetector, check_array_finite
+from detectors.base import BaseTorchDetector
 from detectors.single import MambaBackbone
 from detectors.tokens import Standardize
 
@@ -53,11 +53,18 @@ class MoMENetwork(nn.Module):
     """Standardisation -> gate MLP -> top-1 of K `MambaBackbone` experts -> logit."""
 
     def __init__(
-        self, n_features: int, n_experts: int, gate_hidden: int, gate_noise: float, **expert: Any
+        self,
+        n_features: int,
+        n_experts: int,
+        gate_hidden: int,
+        gate_noise: float,
+        range_margin: float = 0.5,
+        range_weight: float = 1.0,
+        **expert: Any,
     ) -> None:
         super().__init__()
         self.n_experts, self.gate_noise = n_experts, gate_noise
-        self.standardize = Standardize(n_features)
+        self.standardize = Standardize(n_features, margin=range_margin, weight=range_weight)
         self.gate = nn.Sequential(
             nn.Linear(n_features, gate_hidden), nn.GELU(), nn.Linear(gate_hidden, n_experts)
         )
@@ -69,8 +76,13 @@ class MoMENetwork(nn.Module):
         return choice, gate_prob
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Inference: ``(n, n_features)`` raw rows -> ``(n,)`` logits; each expert sees only its rows."""
-        z = self.standardize(x)
+        """Inference: ``(n, n_features)`` raw rows -> ``(n,)`` logits; each expert sees only its rows.
+
+        The out-of-range score (`detectors.tokens.Standardize.range_score`) is added to the routed logit.
+        """
+        return self._routed_logits(self.standardize(x)) + self.standardize.range_score(x)
+
+    def _routed_logits(self, z: torch.Tensor) -> torch.Tensor:
         if self.n_experts == 1:
             return self.experts[0](z)
         choice, gate_prob = self.route(z)
@@ -83,10 +95,10 @@ class MoMENetwork(nn.Module):
 
     def training_forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Noisy top-1 routing: returns (logits, load-balancing loss, clean gate logits)."""
-        z = self.standardize(x)
+        z, range_score = self.standardize(x), self.standardize.range_score(x)
         gate_logits = self.gate(z)
         if self.n_experts == 1:
-            return self.experts[0](z), gate_logits.new_zeros(()), gate_logits
+            return self.experts[0](z) + range_score, gate_logits.new_zeros(()), gate_logits
         noisy = gate_logits + self.gate_noise * torch.randn_like(gate_logits)
         choice = noisy.argmax(dim=-1)
         gate_prob = torch.softmax(noisy, dim=-1).gather(1, choice[:, None]).squeeze(1)
@@ -97,7 +109,7 @@ class MoMENetwork(nn.Module):
                 logits = logits.index_put((rows,), self.experts[k](z[rows]))
         routed_share = torch.bincount(choice, minlength=self.n_experts).float() / z.shape[0]
         balance = self.n_experts * (routed_share * torch.softmax(gate_logits, dim=-1).mean(0)).sum()
-        return logits * gate_prob, balance, gate_logits
+        return logits * gate_prob + range_score, balance, gate_logits
 
 
 class MambaMoEDetector(BaseTorchDetector):
@@ -147,6 +159,8 @@ class MambaMoEDetector(BaseTorchDetector):
         validation_fraction: float = 0.2,
         patience: int = 4,
         calibration: str = "sigmoid",
+        range_margin: float = 0.5,
+        range_weight: float = 1.0,
         contamination: float | None = None,
         random_state: int | None = 0,
         device: str = "auto",
@@ -173,6 +187,8 @@ class MambaMoEDetector(BaseTorchDetector):
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.calibration = calibration
+        self.range_margin = range_margin
+        self.range_weight = range_weight
         self.contamination = contamination
         self.random_state = random_state
         self.device = device
@@ -189,6 +205,8 @@ class MambaMoEDetector(BaseTorchDetector):
             config["n_experts"],
             gate_hidden=self.gate_hidden,
             gate_noise=self.gate_noise,
+            range_margin=self.range_margin,
+            range_weight=self.range_weight,
             d_model=self.d_model,
             n_layers=self.n_layers,
             d_state=self.d_state,
@@ -256,7 +274,7 @@ class MambaMoEDetector(BaseTorchDetector):
     def assign_experts(self, X: Any) -> np.ndarray:
         """Index of the expert that scores each row at inference, ``(n,)`` int."""
         self._check_fitted()
-        X = check_array_finite(X, n_features=self.n_features_in_)
+        X = self._validate(X)
         with torch.inference_mode():
             z = self.network_.standardize(torch.as_tensor(X, dtype=torch.float32, device=self.device_))
             return self.network_.route(z)[0].cpu().numpy().astype(np.int64)

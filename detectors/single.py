@@ -41,16 +41,21 @@ class MambaBackbone(nn.Module):
 
 
 class MambaNetwork(nn.Module):
-    """Raw rows -> logits: fixed standardisation followed by a `MambaBackbone`."""
+    """Raw rows -> logits: guarded standardisation, a `MambaBackbone`, plus the out-of-range score.
 
-    def __init__(self, n_features: int, **backbone: Any) -> None:
+    See `detectors.tokens.Standardize` for the out-of-range guard.
+    """
+
+    def __init__(
+        self, n_features: int, range_margin: float = 0.5, range_weight: float = 1.0, **backbone: Any
+    ) -> None:
         super().__init__()
-        self.standardize = Standardize(n_features)
+        self.standardize = Standardize(n_features, margin=range_margin, weight=range_weight)
         self.backbone = MambaBackbone(n_features, **backbone)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(n, n_features)`` raw rows -> ``(n,)`` logits."""
-        return self.backbone(self.standardize(x))
+        return self.backbone(self.standardize(x)) + self.standardize.range_score(x)
 
 
 class MambaDetector(BaseTorchDetector):
@@ -76,6 +81,10 @@ class MambaDetector(BaseTorchDetector):
         validation_fraction: Share of rows held out for early stopping and calibration.
         patience: Epochs without validation-loss improvement before stopping.
         calibration: ``"sigmoid"`` (Platt) or ``"isotonic"``.
+        range_margin: Out-of-range guard: how far (in training standard deviations) beyond the
+            training range a feature may lie before the guard acts (see `detectors.tokens.Standardize`).
+        range_weight: Out-of-range guard: logit added per standard deviation beyond that margin
+            (summed over features); 0 turns the range score off (inputs are still clipped).
         contamination: Expected anomaly share for ``threshold_``; None = labeled-anomaly share.
         random_state: Seed for splits, shuffles and initialisation (same seed -> same scores on CPU).
         device: ``"auto"`` (CUDA if available), ``"cpu"``, ``"cuda"``, ...
@@ -98,6 +107,8 @@ class MambaDetector(BaseTorchDetector):
         validation_fraction: float = 0.2,
         patience: int = 4,
         calibration: str = "sigmoid",
+        range_margin: float = 0.5,
+        range_weight: float = 1.0,
         contamination: float | None = None,
         random_state: int | None = 0,
         device: str = "auto",
@@ -116,6 +127,8 @@ class MambaDetector(BaseTorchDetector):
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.calibration = calibration
+        self.range_margin = range_margin
+        self.range_weight = range_weight
         self.contamination = contamination
         self.random_state = random_state
         self.device = device
@@ -124,6 +137,8 @@ class MambaDetector(BaseTorchDetector):
     def _make_network(self, config: dict[str, Any]) -> nn.Module:
         return MambaNetwork(
             config["n_features"],
+            range_margin=self.range_margin,
+            range_weight=self.range_weight,
             d_model=self.d_model,
             n_layers=self.n_layers,
             d_state=self.d_state,

@@ -34,28 +34,77 @@ def patch_layout(n_features: int, max_tokens: int) -> tuple[int, int]:
 
 
 class Standardize(nn.Module):
-    """Fixed per-feature affine map ``(x - mean) / scale`` learned from the first fit's rows.
+    """Fixed per-feature affine map ``(x - mean) / scale`` with an out-of-range guard, learned on the first fit.
 
     Kept inside the network (as buffers) so `anomaly_proba_torch` takes raw rows and gradients
     flow back to them.
+
+    Out-of-range guard (a row far outside the training data must look anomalous, not like whatever
+    the network extrapolates to): in standardised units, let ``[low, high]`` be the training
+    range widened by ``margin`` on each side. Then
+
+    - `forward` clips standardised rows to ``[low, high]`` before the backbone, so the network only
+      ever sees values like those it was trained on (and a row of 1e30 cannot overflow it);
+    - `range_score` is ``weight * sum_f min(excess_f, EXCESS_CAP)``, where ``excess_f`` is how far
+      feature ``f`` lies outside ``[low, high]`` in training standard deviations. The networks add
+      it to their logit, so the score grows monotonically with the distance outside the range.
+
+    Rows within the widened training range are untouched: the clip is the identity there and the
+    range score is exactly 0, so their scores (and training itself) are bit-for-bit those of a
+    network without the guard. Everything is elementwise torch (cheap, differentiable, finite for
+    every finite float32 input: an overflowing ``excess`` is capped, and its gradient is 0 there).
+
+    Args:
+        n_features: Number of input features.
+        margin: Widening of the training range on each side, in training standard deviations.
+        weight: Logit added per standard deviation outside the widened range.
     """
 
-    def __init__(self, n_features: int) -> None:
+    RANGE_BUFFERS = ("low", "high", "range_weight")
+    EXCESS_CAP = 1e4
+
+    def __init__(self, n_features: int, margin: float = 0.5, weight: float = 1.0) -> None:
         super().__init__()
+        self.margin, self.weight = float(margin), float(weight)
+        big = float(np.finfo(np.float32).max)
         self.register_buffer("mean", torch.zeros(n_features))
         self.register_buffer("scale", torch.ones(n_features))
+        self.register_buffer("low", torch.full((n_features,), -big))
+        self.register_buffer("high", torch.full((n_features,), big))
+        self.register_buffer("range_weight", torch.zeros(()))
 
     @torch.no_grad()
     def fit(self, X: np.ndarray) -> Standardize:
-        """Set mean and standard deviation (constant features get scale 1)."""
+        """Set mean, standard deviation (constant features get scale 1) and the guarded range."""
         std = X.std(axis=0)
         self.mean.copy_(torch.as_tensor(X.mean(axis=0), dtype=torch.float32))
         self.scale.copy_(torch.as_tensor(np.where(std > 1e-8, std, 1.0), dtype=torch.float32))
+        z = self._standardize(torch.from_numpy(np.array(X, dtype=np.float32)).to(self.mean.device))
+        self.low.copy_(z.min(dim=0).values - self.margin)
+        self.high.copy_(z.max(dim=0).values + self.margin)
+        self.range_weight.fill_(self.weight)
         return self
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(n, d) -> (n, d)``."""
+    @torch.no_grad()
+    def disable_range_guard(self) -> None:
+        """No clipping and no range score (checkpoints saved before the guard existed)."""
+        big = float(np.finfo(np.float32).max)
+        self.low.fill_(-big)
+        self.high.fill_(big)
+        self.range_weight.zero_()
+
+    def _standardize(self, x: torch.Tensor) -> torch.Tensor:
         return (x - self.mean) / self.scale
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(n, d)`` raw rows -> ``(n, d)`` standardised rows, clipped to the guarded range."""
+        return torch.clamp(self._standardize(x), self.low, self.high)
+
+    def range_score(self, x: torch.Tensor) -> torch.Tensor:
+        """``(n, d)`` raw rows -> ``(n,)`` logit increment, 0 inside the guarded range (see the class doc)."""
+        z = self._standardize(x)
+        excess = (torch.relu(z - self.high) + torch.relu(self.low - z)).clamp(max=self.EXCESS_CAP)
+        return self.range_weight * excess.sum(dim=-1)
 
 
 class FeatureTokenizer(nn.Module):

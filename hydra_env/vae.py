@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import torch
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
 from torch import nn
 from torch.nn import functional as F
+
+from detectors.validation import check_features, check_targets
 
 _N_LABELS = 2
 
@@ -47,8 +50,8 @@ class _CVAENet(nn.Module):
         return torch.sigmoid(out) if self.sigmoid else out
 
 
-class ConditionalVAE:
-    """Label-conditional beta-VAE with a scikit-learn-like API.
+class ConditionalVAE(BaseEstimator):
+    """Label-conditional beta-VAE with a scikit-learn API (``get_params``/``clone``; ``NotFittedError`` before fit).
 
     Args:
         latent_dim: Size of the latent space.
@@ -84,7 +87,7 @@ class ConditionalVAE:
         device: str = "cpu",
     ) -> None:
         self.latent_dim = latent_dim
-        self.hidden = tuple(hidden)
+        self.hidden = hidden
         self.beta = beta
         self.epochs = epochs
         self.lr = lr
@@ -96,7 +99,7 @@ class ConditionalVAE:
 
     # ------------------------------------------------------------------ fitting
     def _check_params(self) -> None:
-        if int(self.latent_dim) < 1 or len(self.hidden) == 0 or min(self.hidden) < 1:
+        if int(self.latent_dim) < 1 or len(tuple(self.hidden)) == 0 or min(self.hidden) < 1:
             raise ValueError(
                 f"latent_dim and hidden widths must be positive, got {self.latent_dim}, {self.hidden}"
             )
@@ -130,26 +133,18 @@ class ConditionalVAE:
             self
         """
         self._check_params()
-        X = np.asarray(X, dtype=np.float32)
-        if X.ndim != 2 or len(X) == 0:
-            raise ValueError(f"X must be a non-empty 2-D array, got shape {X.shape}")
-        if not np.isfinite(X).all():
-            raise ValueError("X contains NaN or inf")
-        y = np.zeros(len(X), dtype=np.int64) if y is None else np.asarray(y).astype(np.int64).ravel()
-        if len(y) != len(X) or not np.isin(y, (0, 1)).all():
-            raise ValueError(f"y must be {len(X)} labels in {{0, 1}}, got shape {y.shape}")
+        warm = warm_start and hasattr(self, "net_")
+        X = check_features(X, estimator=self, reset=not warm).astype(np.float32)
+        y = check_targets(y, len(X), require_anomaly=False)
         device = torch.device(self.device)
-        if not (warm_start and hasattr(self, "net_")):
+        if not warm:
             # A forked RNG seeds the initialisation without touching torch's global generator.
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(self.random_state)
                 self.net_ = _CVAENet(X.shape[1], int(self.latent_dim), self.hidden, self.output == "sigmoid")
             self.net_.to(device)
-            self.n_features_in_ = X.shape[1]
             self.loss_history_: list[float] = []
             self._generator = torch.Generator(device="cpu").manual_seed(self.random_state)
-        elif X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {X.shape[1]} features, the VAE was fitted with {self.n_features_in_}")
 
         x_all = torch.as_tensor(X, device=device)
         onehot_all = F.one_hot(torch.as_tensor(y, device=device), _N_LABELS).float()
@@ -182,8 +177,7 @@ class ConditionalVAE:
 
     # ------------------------------------------------------------------ inference
     def _check_fitted(self) -> None:
-        if not hasattr(self, "net_"):
-            raise RuntimeError("ConditionalVAE is not fitted; call fit(X, y) first")
+        check_is_fitted(self, "net_")
 
     def _onehot(self, label: int | np.ndarray, n: int) -> torch.Tensor:
         labels = np.array(np.broadcast_to(np.asarray(label, dtype=np.int64), (n,)))
@@ -194,9 +188,7 @@ class ConditionalVAE:
     def encode(self, X: np.ndarray, label: int | np.ndarray = 1) -> tuple[np.ndarray, np.ndarray]:
         """Encoder mean and log-variance of ``X`` under ``label`` (scalar or per row)."""
         self._check_fitted()
-        X = np.asarray(X, dtype=np.float32)
-        if X.ndim != 2 or X.shape[1] != self.n_features_in_ or not np.isfinite(X).all():
-            raise ValueError(f"X must be finite with shape (n, {self.n_features_in_}), got {X.shape}")
+        X = check_features(X, estimator=self, reset=False).astype(np.float32)
         with torch.inference_mode():
             mu, logvar = self.net_.encode(torch.as_tensor(X, device=self.device), self._onehot(label, len(X)))
         return mu.cpu().numpy(), logvar.cpu().numpy()
@@ -216,8 +208,11 @@ class ConditionalVAE:
 
         Differentiable; call under ``torch.inference_mode()`` when no gradient is needed.
         """
+        net = self.__dict__.get("net_")  # a dict lookup, not the full fitted check: this is the hot path
+        if net is None:
+            self._check_fitted()
         onehot = self._label_rows(label).expand(z.shape[0], _N_LABELS)
-        return self.net_.decode(z, onehot)
+        return net.decode(z, onehot)
 
     def _label_rows(self, label: int) -> torch.Tensor:
         cache = self.__dict__.setdefault("_onehot_cache", {})
@@ -226,26 +221,11 @@ class ConditionalVAE:
         return cache[label]
 
     # ------------------------------------------------------------------ persistence
-    def get_params(self) -> dict[str, Any]:
-        """Constructor arguments (scikit-learn style)."""
-        return {
-            "latent_dim": self.latent_dim,
-            "hidden": list(self.hidden),
-            "beta": self.beta,
-            "epochs": self.epochs,
-            "lr": self.lr,
-            "batch_size": self.batch_size,
-            "anomaly_weight": self.anomaly_weight,
-            "output": self.output,
-            "random_state": self.random_state,
-            "device": self.device,
-        }
-
     def save(self, path: str | os.PathLike) -> None:
         """Writes hyperparameters, weights and loss history (loadable with ``weights_only=True``)."""
         self._check_fitted()
         payload = {
-            "params": self.get_params(),
+            "params": self.get_params(deep=False),
             "n_features_in": int(self.n_features_in_),
             "loss_history": [float(v) for v in self.loss_history_],
             "state_dict": {k: v.detach().cpu() for k, v in self.net_.state_dict().items()},

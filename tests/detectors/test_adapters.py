@@ -7,8 +7,10 @@ import sys
 import numpy as np
 import pytest
 import torch
+from sklearn.exceptions import NotFittedError
 from sklearn.metrics import roc_auc_score
 
+from detectors import load_detector
 from detectors.adapters import BENCH_EXTRA_HINT, PyODAdapter, SupervisedAdapter
 from detectors.devnet import DevNet
 
@@ -70,25 +72,28 @@ def test_bad_input_is_rejected(fitted, index):
 
 @pytest.mark.parametrize("det", _detectors(), ids=["iforest", "ecod", "catboost", "lightgbm", "devnet"])
 def test_unfitted_detector_says_so(det):
-    with pytest.raises(ValueError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         det.decision_function(np.zeros((2, 6)))
 
 
 def test_supervised_needs_both_classes():
     X, _ = _blobs(0)
-    with pytest.raises(ValueError, match="both classes"):
+    with pytest.raises(ValueError, match="one class only"):
         SupervisedAdapter("lightgbm").fit(X, np.zeros(len(X), dtype=int))
     with pytest.raises(ValueError, match="labeled anomaly"):
         DevNet(epochs=1).fit(X, np.zeros(len(X), dtype=int))
-    with pytest.raises(ValueError, match="needs y"):
+    with pytest.raises(ValueError, match="requires y"):
         DevNet(epochs=1).fit(X)
 
 
 def test_unknown_names_list_choices():
+    X, y = _blobs(0)
     with pytest.raises(ValueError, match="iforest"):
-        PyODAdapter("not-a-detector")
+        PyODAdapter("not-a-detector").fit(X)
     with pytest.raises(ValueError, match="catboost"):
-        SupervisedAdapter("gradient-boosting")
+        SupervisedAdapter("gradient-boosting").fit(X, y)
+    with pytest.raises(ValueError, match="proba_method"):
+        PyODAdapter("ecod", proba_method="bogus").fit(X)
 
 
 @pytest.mark.parametrize("module", ["catboost", "lightgbm"])
@@ -142,5 +147,6 @@ def test_save_load_round_trip(tmp_path, fitted):
     adapter.save(tmp_path / "catboost.pkl")
     loaded = SupervisedAdapter.load(tmp_path / "catboost.pkl")
     np.testing.assert_allclose(loaded.predict_proba(X_test), adapter.predict_proba(X_test))
-    with pytest.raises(TypeError, match="not a PyODAdapter"):
+    with pytest.raises(ValueError, match="not a PyODAdapter"):
         PyODAdapter.load(tmp_path / "catboost.pkl")
+    assert type(load_detector(tmp_path / "devnet.pt")) is DevNet

@@ -105,9 +105,9 @@ def test_bad_input_errors(blob_moe, blobs):
         blob_moe.predict(X[:, :3])
     bad = X.copy()
     bad[0, 0] = np.inf
-    with pytest.raises(ValueError, match="NaN or infinity"):
+    with pytest.raises(ValueError, match="infinity"):
         blob_moe.decision_function(bad)
-    with pytest.raises(ValueError, match="single class"):
+    with pytest.raises(ValueError, match="one class only"):
         MambaMoEDetector(**TINY_MOE).fit(X, np.zeros(len(X), dtype=int))
     with pytest.raises(ValueError, match="n_experts"):
         MambaMoEDetector(n_experts=0, **TINY_MOE).fit(X, y)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 
 from hydra_env import ConditionalVAE
 
@@ -97,5 +99,22 @@ def test_bad_input(fitted, data):
         fitted.decode(np.zeros((1, 3)), label=3)
     with pytest.raises(ValueError, match="shape"):
         fitted.decode(np.zeros((1, 4)))
-    with pytest.raises(RuntimeError, match="not fitted"):
-        small().decode(np.zeros((1, 3)))
+    with pytest.raises(ValueError, match="exceeds float32 range"):
+        small().fit(np.full_like(X, 1e39), y)
+
+
+@pytest.mark.parametrize("method", ["encode", "decode", "decode_torch", "save"])
+def test_unfitted_raises_not_fitted_error(method, tmp_path):
+    args = {
+        "encode": (np.zeros((1, 4)),),
+        "decode": (np.zeros((1, 3)),),
+        "decode_torch": (torch.zeros(1, 3),),
+        "save": (tmp_path / "vae.pt",),
+    }[method]
+    with pytest.raises(NotFittedError, match="not fitted"):
+        getattr(small(), method)(*args)
+
+
+def test_clone_and_params(fitted):
+    twin = clone(fitted)
+    assert twin.get_params() == fitted.get_params() and not hasattr(twin, "net_")
