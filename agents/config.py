@@ -229,6 +229,8 @@ class TrainConfig:
             )
         if not 0.0 < self.val_fraction < 0.5:
             raise ValueError(f"val_fraction must be in (0, 0.5), got {self.val_fraction}")
+        if not 0 <= int(self.seed) < 2**32:
+            raise ValueError(f"seed must be in [0, 2**32), got {self.seed}")
         if self.deploy != "scratch":
             raise ValueError(f"deploy must be 'scratch', got {self.deploy!r}")
         self.resolved_budget()  # validates the preset and overrides early

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from sklearn.metrics import roc_auc_score
 
-from benchmarks.report import atomic_write
+from benchmarks.common import atomic_write
 from detectors import MambaDetector, MambaMoEDetector
 from hydra_env.datasets import adbench_split, load
 

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from benchmarks.report import atomic_write
+from benchmarks.common import atomic_write
 
 BATCH_SIZES = (1, 16, 64, 256)
 TARGET_RATIO_AT_64 = 0.8

@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from benchmarks.report import atomic_write
+from benchmarks.common import atomic_write
 
 DEFAULT_RESULTS = Path(__file__).resolve().parent / "results"
 

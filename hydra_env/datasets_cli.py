@@ -6,9 +6,9 @@ Usage::
     swift-hydra datasets info NAME [--dir DIR]
     swift-hydra datasets download NAME [NAME ...] [--dir DIR] [--url URL] [--force]
 
-``--dir`` defaults to ``$SWIFT_HYDRA_DATA``, else ``~/.cache/swift-hydra/adbench``. The module can run
-alone (``python -m hydra_env.datasets_cli list``) or be mounted by another parser through
-:func:`add_subparser` and :func:`run`.
+``--dir`` defaults to ``$SWIFT_HYDRA_DATA``, else ``~/.cache/swift-hydra/adbench``. The module runs
+alone (``python -m hydra_env.datasets_cli list``) or through ``swift-hydra datasets``, which calls
+:func:`main`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import sys
 
 from hydra_env import datasets
 
-__all__ = ["add_subparser", "build_parser", "main", "run"]
+__all__ = ["build_parser", "main", "run"]
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,14 +45,6 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     """The standalone parser (``prog`` defaults to argparse's, i.e. ``sys.argv[0]``)."""
     parser = argparse.ArgumentParser(prog=prog, description="List, inspect and download ADBench datasets.")
     _add_arguments(parser)
-    return parser
-
-
-def add_subparser(subparsers) -> argparse.ArgumentParser:
-    """Adds ``datasets`` to another parser's subparsers; dispatch the result with :func:`run`."""
-    parser = subparsers.add_parser("datasets", help="list, inspect and download ADBench datasets")
-    _add_arguments(parser)
-    parser.set_defaults(func=run)
     return parser
 
 
