@@ -3,7 +3,7 @@
 Public API (imported lazily, so ``import agents`` stays light):
 
 * :func:`agents.loop.fit_swift_hydra` - Swift Hydra as a detector factory (benchmark runner);
-* :func:`agents.loop.run` - a full run with its run directory and the no-augmentation control;
+* :func:`agents.experiment.run` - a full run with its run directory and the no-augmentation control;
 * :class:`agents.config.TrainConfig`, :class:`agents.config.Budget`, :data:`agents.config.BUDGETS`;
 * :func:`agents.registry.make_policy`, :data:`agents.registry.ALGO_CHOICES`.
 """
@@ -16,7 +16,7 @@ from typing import Any
 _EXPORTS = {
     "fit_swift_hydra": "agents.loop",
     "swift_hydra_loop": "agents.loop",
-    "run": "agents.loop",
+    "run": "agents.experiment",
     "TrainConfig": "agents.config",
     "Budget": "agents.config",
     "BUDGETS": "agents.config",

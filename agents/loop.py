@@ -14,8 +14,8 @@
         validation AUC of the detector                                          [checkpoint round k]
     deployment MambaMoEDetector, from scratch on the full train split + kept synthetic anomalies
 
-:func:`fit_swift_hydra` is the entry point of the benchmark runner; :func:`run` adds datasets, the
-no-augmentation control, test metrics and the run directory (:mod:`agents.experiment`).
+:func:`fit_swift_hydra` is the entry point of the benchmark runner; :func:`agents.experiment.run` adds
+datasets, the no-augmentation control, test metrics and the run directory.
 
 Randomness: every round starts with :func:`seed_round`, the one documented place where the global
 torch/NumPy/``random`` generators are seeded (SB3 draws from them); everything else uses local
@@ -36,7 +36,6 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from agents.checkpoint import CHECKPOINTS, LoopState, latest_checkpoint, load_checkpoint, save_checkpoint
 from agents.config import (
     Budget,
-    TrainConfig,
     get_budget,
 )
 from agents.policies import GenerationPolicy, core_of
@@ -438,7 +437,6 @@ def _refresh_start_latents(core: Any) -> None:
 
 __all__ = [
     "OFF_POLICY",
-    "run",
     "LoopResult",
     "auc_scores",
     "carve_validation",
@@ -447,10 +445,3 @@ __all__ = [
     "select_top",
     "swift_hydra_loop",
 ]
-
-
-def run(config: TrainConfig, run_dir: str | Path | None = None, **kwargs: Any) -> dict[str, Any]:
-    """One full ``swift-hydra train`` run (see :func:`agents.experiment.run`); returns its summary."""
-    from agents.experiment import run as run_experiment
-
-    return run_experiment(config, run_dir, **kwargs)

@@ -9,7 +9,8 @@ import pytest
 
 import agents.loop as loop
 from agents.config import BUDGETS, Budget, TrainConfig, convert_hyperparams, get_budget, read_hyperparams
-from agents.loop import carve_validation, fit_swift_hydra, run, select_top
+from agents.experiment import run
+from agents.loop import carve_validation, fit_swift_hydra, select_top
 
 TINY = {"budget": "tiny", "progress": False}
 
