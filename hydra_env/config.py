@@ -80,8 +80,11 @@ class EnvConfig:
         """Raises ``ValueError`` naming the first bad field."""
         if self.reward not in REWARD_VARIANTS:
             raise ValueError(f"unknown reward variant {self.reward!r}; choose one of {list(REWARD_VARIANTS)}")
-        if not 0.0 <= self.la <= 1.0:
-            raise ValueError(f"la must lie in [0, 1], got {self.la}")
+        if not 0.0 < self.la <= 1.0:
+            raise ValueError(
+                f"la must lie in (0, 1], got {self.la}: the VAE and the detector are conditioned on "
+                "labeled anomalies, so the env has no unsupervised (la=0) mode"
+            )
         for name in ("latent_dim", "episode_length", "entropy_k", "vae_epochs", "vae_batch_size"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")

@@ -37,7 +37,13 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     fetch.add_argument("names", nargs="+", metavar="NAME", help="dataset names, e.g. cardio 6_cardio")
     fetch.add_argument("--dir", default=None, help=dir_help)
     fetch.add_argument("--url", default=None, help="base URL (default: $SWIFT_HYDRA_DATA_URL or ADBench's)")
-    fetch.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the server")
+    fetch.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for each read of a file")
+    fetch.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=10.0,
+        help="seconds to wait for the server to connect and answer",
+    )
     fetch.add_argument("--force", action="store_true", help="download even if a verified copy exists")
 
 
@@ -78,7 +84,14 @@ def _info(args: argparse.Namespace) -> int:
 def _download(args: argparse.Namespace) -> int:
     from hydra_env.download import download
 
-    for path in download(args.names, args.dir, base_url=args.url, timeout=args.timeout, force=args.force):
+    for path in download(
+        args.names,
+        args.dir,
+        base_url=args.url,
+        timeout=args.timeout,
+        force=args.force,
+        connect_timeout=args.connect_timeout,
+    ):
         print(f"ok  {path}")
     return 0
 
