@@ -311,6 +311,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="defaults to the CSV's folder")
     parser.add_argument("--command", default="", help="the command that produced the CSV, for the markdown")
     args = parser.parse_args(argv)
+    if not args.csv.is_file():
+        parser.exit(2, f"{parser.prog}: error: no results CSV at {args.csv}\n")
     rows = load_rows(args.csv)
     group_column = "held_out_type" if rows and "held_out_type" in rows[0] else "la"
     prefix = args.csv.name.removesuffix("_results.csv")

@@ -306,13 +306,13 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = add_arguments(
         argparse.ArgumentParser(
-            prog="python -m benchmarks.sweep",
+            prog=common.invoked_as("benchmarks.sweep"),
             description=__doc__,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
     )
     args = parser.parse_args(argv)
-    args.command = shlex.join(["python", "-m", "benchmarks.sweep", *argv])
+    args.command = " ".join([parser.prog, *map(shlex.quote, argv)])
     try:
         path = run(args)
     except (ValueError, ImportError, FileNotFoundError) as err:
