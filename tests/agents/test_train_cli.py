@@ -39,11 +39,22 @@ def test_parser_reads_the_options():
         (["--algo-kwargs", "learning_rat=0.1"], "does not accept"),
         (["--budget-set", "epochs=3"], "unknown budget field"),
         (["--algo", "random", "--hyperparams", "x.yml"], "applies to SB3 algorithms"),
+        (["--seed", "-1"], "seed must be in [0, 2**32), got -1"),
+        (["--device", "nope"], "--device 'nope' is not a torch device"),
     ],
 )
 def test_bad_input_exits_2_with_a_message(argv, message, capsys):
     assert main(argv) == 2
-    assert message in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_swift_hydra_train_with_a_negative_seed_exits_2(capsys, monkeypatch):
+    from benchmarks.cli import main as swift_hydra
+
+    monkeypatch.setattr(sys, "argv", ["swift-hydra"])  # the console script rewrites argv[0]
+    assert swift_hydra(["train", "--seed", "-1"]) == 2
+    assert capsys.readouterr().err.strip() == "swift-hydra train: error: seed must be in [0, 2**32), got -1"
 
 
 @pytest.mark.parametrize(

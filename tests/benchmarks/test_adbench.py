@@ -146,7 +146,8 @@ def test_store_ignores_torn_or_foreign_rows(tmp_path):
         (["--datasets", "wdbc", "--methods", "swift_hydra", "--budget", "huge"], r"unknown budget 'huge'"),
     ],
 )
-def test_bad_options_exit_2_with_one_line(tmp_path, capsys, argv, message):
+def test_bad_options_exit_2_with_one_line(tmp_path, capsys, monkeypatch, argv, message):
+    monkeypatch.setattr("sys.argv", ["pytest"])
     with pytest.raises(SystemExit) as exc:
         adbench.main([*argv, "--out", str(tmp_path / "out")])
     err = capsys.readouterr().err

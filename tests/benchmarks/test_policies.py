@@ -11,7 +11,6 @@ import pytest
 
 from benchmarks import policies
 
-
 # What every real ``ok`` row carries (a row without them is recomputed as damaged).
 SIZES = {"n_train": 100, "n_test": 40, "n_features": 8}
 

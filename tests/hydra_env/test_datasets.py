@@ -206,8 +206,11 @@ def test_cli_errors_are_clear(tmp_path, capsys):
         cli_main([])
 
 
-def test_cli_through_swift_hydra(capsys):
+def test_cli_through_swift_hydra(capsys, monkeypatch):
+    import sys
+
     from benchmarks.cli import main as swift_hydra
 
+    monkeypatch.setattr(sys, "argv", ["swift-hydra"])  # the console script rewrites argv[0]
     assert swift_hydra(["datasets", "info", "wdbc"]) == 0
     assert "rows:          367" in capsys.readouterr().out
