@@ -268,6 +268,8 @@ class TrainConfig:
         if isinstance(self.options, dict):
             self.options = LoopOptions(**self.options)
         self.options.validate()
+        if not 0 <= int(self.seed) < 2**32:
+            raise ValueError(f"seed must be in [0, 2**32), got {self.seed}")
         self.resolved_budget()  # validates the preset and overrides early
 
     def resolved_budget(self) -> Budget:

@@ -13,13 +13,14 @@ import dataclasses
 import importlib.util
 import json
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from agents.checkpoint import latest_checkpoint
+from agents.checkpoint import find_resume_point
 from agents.config import (
     Budget,
     TrainConfig,
@@ -134,7 +135,10 @@ def run(
             },
         )
         (run_dir / METRICS_FILE).write_text("")
-    latest = latest_checkpoint(run_dir) if resume else None
+    point = find_resume_point(run_dir) if resume else None
+    latest = point.path if point else None
+    if point is not None:
+        print(f"{run_dir}: {point.describe()}", file=sys.stderr)
     if resume:  # metrics.jsonl = exactly the rounds the checkpoint holds; later ones are recomputed
         done = json.loads((latest / "state.json").read_text())["metrics"] if latest else []
         (run_dir / METRICS_FILE).write_text("".join(json.dumps(m) + "\n" for m in done))
@@ -221,6 +225,8 @@ def run(
         "run_dir": str(run_dir),
         "wall_seconds": round(time.perf_counter() - started, 2),
     }
+    if point is not None:
+        summary["resumed_from_round"] = point.round
     if "control" in test and None not in (test["control"]["auc_roc"], test["swift_hydra"]["auc_roc"]):
         summary["delta_auc_roc"] = test["swift_hydra"]["auc_roc"] - test["control"]["auc_roc"]
     write_json(run_dir / SUMMARY_FILE, summary)

@@ -9,8 +9,8 @@ Examples::
     swift-hydra train --rounds 0                        # the no-augmentation control only
     swift-hydra train --resume runs/wdbc-ppo-la0.1-s1-20250101-120000
 
-The lead's ``swift-hydra`` console script mounts this module with :func:`add_subparser` and calls
-:func:`run`; :func:`main` is the stand-alone entry point. Bad input (unknown algorithm or dataset,
+The ``swift-hydra`` console script (:mod:`benchmarks.cli`) hands its arguments to :func:`main`, also
+the stand-alone entry point. Bad input (unknown algorithm or dataset,
 malformed ``--algo-kwargs``, ``--la 0``, a resume folder that is not a run) exits with code 2 and a
 message, before any training.
 """
@@ -152,18 +152,6 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     return add_arguments(parser)
 
 
-def add_subparser(subparsers: Any) -> argparse.ArgumentParser:
-    """Mounts ``train`` on a ``swift-hydra`` parser (``parser.add_subparsers()`` result)."""
-    parser = subparsers.add_parser(
-        "train",
-        help="train Swift Hydra on one dataset",
-        description="Train Swift Hydra on one dataset and compare it with the no-augmentation control.",
-    )
-    add_arguments(parser)
-    parser.set_defaults(func=run)
-    return parser
-
-
 def _fail(message: str) -> int:
     print(f"{PROG}: error: {message}", file=sys.stderr)
     return 2
@@ -216,9 +204,24 @@ def _check_ready(config: TrainConfig, hyperparams_raw: dict[str, Any] | None) ->
         hyperparams_raw = read_hyperparams(hp_file) if hp_file and config.algo in SB3_ALGOS else {}
     _, algo_kwargs = resolve_agent_settings(config, hyperparams_raw)
     check_policy_kwargs(config.algo, algo_kwargs)
+    _check_device(config.device)
     if config.tensorboard and importlib.util.find_spec("tensorboard") is None:
         raise ValueError("--tensorboard needs the 'tensorboard' package (pip install tensorboard)")
     return hyperparams_raw
+
+
+def _check_device(device: str) -> None:
+    """``ValueError`` for a torch device name that is malformed or not present on this machine."""
+    import torch
+
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(
+            f"--device {device!r} is not a torch device (e.g. cpu, cuda, cuda:1): {err}"
+        ) from err
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"--device {device!r}: CUDA is not available on this machine")
 
 
 def run(args: argparse.Namespace) -> int:

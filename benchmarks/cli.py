@@ -16,7 +16,7 @@ import argparse
 import importlib
 import sys
 
-# subcommand -> module exposing add_subparser(subparsers) and run(args) -> int
+# subcommand -> module exposing main(argv) -> int (each module owns its parser)
 _COMMANDS = {
     "train": "agents.train",
     "datasets": "hydra_env.datasets_cli",

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -24,7 +23,8 @@ import numpy as np
 import torch
 from sklearn.metrics import roc_auc_score
 
-from benchmarks.report import atomic_write
+from benchmarks import common
+from benchmarks.common import atomic_write, git_commit
 from detectors import MambaDetector, MambaMoEDetector
 from hydra_env.datasets import adbench_split, load
 
@@ -136,12 +136,7 @@ def write_outputs(result: dict, table: list[dict], out: Path, command: str) -> N
     import matplotlib.pyplot as plt
 
     out.mkdir(parents=True, exist_ok=True)
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (subprocess.CalledProcessError, FileNotFoundError):
-        commit = "unknown (no commit)"
+    commit = git_commit()
     result = {**result, "summary": table, "command": command, "git_commit": commit}
     atomic_write(out / "detector_speed.json", lambda p: p.write_text(json.dumps(result, indent=2)))
     las = result["las"]
@@ -190,6 +185,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1])
     parser.add_argument("--las", type=float, nargs="+", default=[0.1, 1.0])
     args = parser.parse_args(argv)
+    try:
+        common.check_seeds(args.seeds)
+        common.check_la(args.las)
+        load("6_cardio.npz", data_dir=args.data_dir)
+    except (ValueError, FileNotFoundError) as err:
+        common.fail(parser, err)
     command = "python -m benchmarks.detector_speed " + " ".join(sys.argv[1:] if argv is None else argv)
     result = run(args.data_dir, args.seeds, args.las)
     table = summarize(result)

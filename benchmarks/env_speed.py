@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -25,7 +24,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from benchmarks.report import atomic_write
+from benchmarks import common
+from benchmarks.common import atomic_write, git_commit
 
 BATCH_SIZES = (1, 16, 64, 256)
 TARGET_RATIO_AT_64 = 0.8
@@ -42,17 +42,6 @@ def _timed(fn, seconds: float, samples_per_call: int) -> float:
         elapsed = time.perf_counter() - start
         if elapsed >= seconds:
             return calls * samples_per_call / elapsed
-
-
-def _git_commit() -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain"], capture_output=True, text=True
-        ).stdout.strip()
-        return out.stdout.strip() + (" (with uncommitted changes)" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown (no git commit)"
 
 
 def measure(seconds: float, batch_sizes: tuple[int, ...], seed: int = 0) -> dict[str, Any]:
@@ -184,11 +173,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=list(BATCH_SIZES))
     args = parser.parse_args(argv)
+    if not args.seconds > 0 or args.threads < 1 or min(args.batch_sizes) < 1:
+        common.fail(parser, ValueError("--seconds must be > 0, --threads and --batch-sizes >= 1"))
     torch.set_num_threads(args.threads)
     command = "python -m benchmarks.env_speed " + " ".join(sys.argv[1:] if argv is None else argv)
     results = measure(args.seconds, tuple(args.batch_sizes))
     results.update(
-        commit=_git_commit(),
+        commit=git_commit(),
         machine=f"{platform.machine()} {platform.processor() or platform.system()}, {os.cpu_count()} CPUs",
         torch_threads=torch.get_num_threads(),
         command=command.strip(),

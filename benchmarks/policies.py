@@ -49,9 +49,8 @@ from typing import Any
 import numpy as np
 
 from benchmarks import ray_backend
-from benchmarks.adbench import ResultStore, git_commit
-from benchmarks.report import atomic_write, comma_list
-from benchmarks.sweep import SweepCell, add_run_arguments, build_backend, make_cells, run_sweep
+from benchmarks.common import ResultStore, add_run_arguments, atomic_write, comma_list, git_commit, invoked_as
+from benchmarks.sweep import SweepCell, build_backend, make_cells, run_sweep
 
 RESULTS_FILE = "policies_results.csv"
 SUMMARY_FILE = "policies_summary.md"
@@ -463,15 +462,10 @@ def run(args: argparse.Namespace, evaluate: EvaluateFn | None = None) -> Path:
     return write_leaderboard(list(store.rows.values()), out, command=command, commit=commit)
 
 
-def _invoked_as() -> str:
-    prog = sys.argv[0] if sys.argv else ""
-    return prog if prog.startswith("swift-hydra") else "python -m benchmarks.policies"
-
-
 def main(argv: list[str] | None = None) -> int:
     """``python -m benchmarks.policies ...``; bad options exit with code 2 and a message."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    prog = _invoked_as()
+    prog = invoked_as("benchmarks.policies")
     parser = add_arguments(
         argparse.ArgumentParser(
             prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter

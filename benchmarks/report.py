@@ -12,14 +12,13 @@ from __future__ import annotations
 import argparse
 import csv
 import math
-import os
-import tempfile
 from collections import defaultdict
-from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+
+from benchmarks.common import ResultStore, atomic_write, comma_list, git_commit  # noqa: F401  (comma_list: re-export)
 
 # Published ADBench means (AUC-ROC, %) over its 47 Classical datasets, 3 seeds, default hyperparameters.
 # Source: Han, Hu, Huang, Jiang & Zhao, "ADBench: Anomaly Detection Benchmark", NeurIPS 2022 Datasets and
@@ -41,10 +40,17 @@ TIE_TOLERANCE = 1e-3  # AUC differences below 0.1 point count as ties in wins/ti
 _NEMENYI_Q05 = {2: 1.960, 3: 2.343, 4: 2.569, 5: 2.728, 6: 2.850, 7: 2.949, 8: 3.031, 9: 3.102, 10: 3.164}
 
 
+# Columns that identify a cell: per-method runners (adbench, unseen), then per-algo ones (sweep, policies).
+_METHOD_KEYS = ("dataset", "held_out_type", "la", "seed", "method")
+_ALGO_KEYS = ("dataset", "algo", "la", "seed", "budget")
+
+
 def load_rows(path: str | Path) -> list[dict[str, str]]:
-    """Read a results CSV written by the runners."""
+    """The trusted rows of a results CSV written by the runners (damaged rows are reported and left out)."""
     with open(path, newline="") as fh:
-        return list(csv.DictReader(fh))
+        header = next(csv.reader(fh), [])
+    keys = [c for c in (_METHOD_KEYS if "method" in header else _ALGO_KEYS) if c in header]
+    return list(ResultStore(Path(path), header, keys).rows.values())
 
 
 def _group_sort_key(value: str):
@@ -104,30 +110,6 @@ def _pct(value: float | None) -> str:
 
 def _num(value: float) -> str:
     return "–" if not math.isfinite(value) else f"{value:.3g}"
-
-
-def comma_list(text: str) -> list[str]:
-    """argparse type for ``a,b,c``; an empty list is an error."""
-    items = [t.strip() for t in text.split(",") if t.strip()]
-    if not items:
-        raise argparse.ArgumentTypeError(f"expected a comma-separated list, got {text!r}")
-    return items
-
-
-def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
-    """``write(tmp_path)`` then ``os.replace``: readers never see a half-written file.
-
-    Every result file of the benchmarks goes through here (CSV rows have their own store).
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _published(method: str, group_column: str, group: str) -> str:
@@ -323,14 +305,14 @@ def record_command(path: Path, command: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Rebuild a summary from an existing CSV: ``python -m benchmarks.report RESULTS.csv``."""
-    from benchmarks.adbench import git_commit
-
     parser = argparse.ArgumentParser(prog="python -m benchmarks.report", description=__doc__)
     parser.add_argument("csv", type=Path)
     parser.add_argument("--reference", default="swift_hydra")
     parser.add_argument("--out", type=Path, default=None, help="defaults to the CSV's folder")
     parser.add_argument("--command", default="", help="the command that produced the CSV, for the markdown")
     args = parser.parse_args(argv)
+    if not args.csv.is_file():
+        parser.exit(2, f"{parser.prog}: error: no results CSV at {args.csv}\n")
     rows = load_rows(args.csv)
     group_column = "held_out_type" if rows and "held_out_type" in rows[0] else "la"
     prefix = args.csv.name.removesuffix("_results.csv")

@@ -15,7 +15,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from benchmarks.report import atomic_write
+from benchmarks import common
+from benchmarks.common import atomic_write
 
 DEFAULT_RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -94,7 +95,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="folder holding the JSON files")
     args = parser.parse_args(argv)
-    print(write_speed_report(args.results))
+    try:
+        print(write_speed_report(args.results))
+    except FileNotFoundError as err:
+        common.fail(parser, err)
     return 0
 
 

@@ -26,10 +26,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks import ray_backend
-from benchmarks.adbench import ResultStore, git_commit, resolve_datasets
-from benchmarks.backends import BACKENDS, make_backend
-from benchmarks.report import atomic_write, comma_list
+from benchmarks import common, ray_backend
+from benchmarks.backends import make_backend
+from benchmarks.common import (
+    ResultStore,
+    add_run_arguments,
+    atomic_write,
+    comma_list,
+    git_commit,
+    resolve_datasets,
+)
 
 RESULTS_FILE = "sweep_results.csv"
 COLUMNS = (
@@ -165,8 +171,7 @@ def run_sweep(
     *, retry_failed: bool = False,
 ) -> list[SweepCell]:  # fmt: skip
     """Run the cells not yet in ``store`` on ``backend``; returns the cells that were run."""
-    skip = {"ok", "failed"} - ({"failed"} if retry_failed else set())
-    todo = [c for c in cells if store.status(c.key(store.key_columns)) not in skip]
+    todo = common.pending(cells, store, retry_failed=retry_failed)
 
     def on_result(cell: SweepCell, row: dict[str, Any]) -> None:
         store.add(row)
@@ -258,15 +263,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return add_run_arguments(parser)
 
 
-def add_run_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Where and how cells run (backend, Ray options, retries, progress); shared with ``benchmarks.policies``."""
-    parser.add_argument("--backend", default="serial", choices=sorted(BACKENDS), help="where cells run")
-    ray_backend.add_ray_arguments(parser)
-    parser.add_argument("--retry-failed", action="store_true", help="rerun cells recorded as failed")
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    return parser
-
-
 def make_cells(args: argparse.Namespace) -> list[SweepCell]:
     """The grid the options describe, checked before anything runs (``ValueError`` on bad values).
 
@@ -277,9 +273,8 @@ def make_cells(args: argparse.Namespace) -> list[SweepCell]:
 
     get_budget(args.budget)
     algos = [check_algo(a) for a in args.algos]
-    for la in args.la:
-        if not 0.0 < la <= 1.0:
-            raise ValueError(f"--la values must be in (0, 1], got {la}")
+    common.check_la(args.la)
+    common.check_seeds(args.seeds)
     datasets = resolve_datasets(args.datasets, args.data_dir)
     return [
         SweepCell(dataset, algo, float(la), int(seed), args.budget)
@@ -311,13 +306,13 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = add_arguments(
         argparse.ArgumentParser(
-            prog="python -m benchmarks.sweep",
+            prog=common.invoked_as("benchmarks.sweep"),
             description=__doc__,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
     )
     args = parser.parse_args(argv)
-    args.command = shlex.join(["python", "-m", "benchmarks.sweep", *argv])
+    args.command = " ".join([parser.prog, *map(shlex.quote, argv)])
     try:
         path = run(args)
     except (ValueError, ImportError, FileNotFoundError) as err:

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks import adbench, ray_backend
+from benchmarks import adbench, common, ray_backend, report
 from benchmarks import methods as method_registry
 
 PREFIX = "unseen"
@@ -128,34 +128,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return parser
 
 
-def add_subparser(subparsers) -> argparse.ArgumentParser:
-    """Mount as a subcommand (``swift-hydra bench unseen``); dispatch with ``args.func(args)``."""
-    parser = subparsers.add_parser("unseen", help="leave-one-anomaly-type-out protocol")
-    add_arguments(parser)
-    parser.set_defaults(func=run)
-    return parser
-
-
-def run(args: argparse.Namespace):
-    """Run every (dataset, held-out type, seed, method) cell, resume-aware; returns the summary path."""
-    from benchmarks import report
+def make_cells(args: argparse.Namespace) -> list[adbench.Cell]:
+    """The grid ``args`` describe, checked before anything runs (``ValueError`` names a bad value)."""
     from hydra_env.anomaly_types import KINDS
 
-    methods = method_registry.resolve(args.methods)
-    if not 0.0 < args.la <= 1.0:
-        raise ValueError(f"--la must be in (0, 1], got {args.la}")
+    methods = adbench.check_methods(args.methods, args.budget, args.seeds)
+    common.check_la(args.la)
     held_out = [t.strip() for t in args.held_out.split(",") if t.strip()]
     unknown = [t for t in held_out if t not in KINDS]
     if unknown or not held_out:
         raise ValueError(f"unknown anomaly type(s) {unknown} in --held-out; choose from {list(KINDS)}")
-    data_dir = None if args.data_dir is None else str(args.data_dir)
-    datasets = adbench.resolve_datasets(args.datasets, data_dir)
-    cells = [
+    datasets = common.resolve_datasets(args.datasets, None if args.data_dir is None else str(args.data_dir))
+    return [
         adbench.Cell(dataset, float(args.la), int(seed), method.name, held_out_type=kind)
         for dataset in datasets for seed in args.seeds for kind in held_out for method in methods
     ]  # fmt: skip
+
+
+def run(args: argparse.Namespace, cells: list[adbench.Cell] | None = None):
+    """Run every (dataset, held-out type, seed, method) cell, resume-aware; returns the summary path."""
+    cells = make_cells(args) if cells is None else cells
+    data_dir = None if args.data_dir is None else str(args.data_dir)
     out = Path(args.out)
-    store = adbench.ResultStore(out / f"{PREFIX}_results.csv", COLUMNS, KEY_COLUMNS)
+    store = common.ResultStore(out / f"{PREFIX}_results.csv", COLUMNS, KEY_COLUMNS)
     adbench.run_cells(
         cells, unseen_cell_fn(data_dir, args.budget, args.n_jobs, dict(args.env_kwargs)), store,
         backend=args.backend, retry_failed=args.retry_failed, progress=not args.no_progress,
@@ -163,18 +158,23 @@ def run(args: argparse.Namespace):
     )  # fmt: skip
     return report.write_report(
         list(store.rows.values()), out, prefix=PREFIX, group_column="held_out_type", reference=args.reference,
-        command=adbench.command_line(args, "benchmarks.unseen"), commit=adbench.git_commit(),
+        command=common.command_line(args, "benchmarks.unseen"), commit=common.git_commit(),
         title=report.TITLES["unseen"],
     )  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m benchmarks.unseen ...``"""
+    """``python -m benchmarks.unseen ...``; a bad option exits with code 2 and one line."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = argparse.ArgumentParser(prog=adbench._invoked_as("benchmarks.unseen"), description=__doc__)
-    args = add_arguments(parser).parse_args(argv)
-    args.command = " ".join([adbench._invoked_as("benchmarks.unseen"), *map(shlex.quote, argv)])
-    print(f"summary: {run(args)}")
+    prog = common.invoked_as("benchmarks.unseen")
+    parser = add_arguments(argparse.ArgumentParser(prog=prog, description=__doc__))
+    args = parser.parse_args(argv)
+    args.command = " ".join([prog, *map(shlex.quote, argv)])
+    try:
+        cells = make_cells(args)
+    except (ValueError, FileNotFoundError) as err:
+        common.fail(parser, err)
+    print(f"summary: {run(args, cells)}")
     return 0
 
 

@@ -6,9 +6,9 @@ Usage::
     swift-hydra datasets info NAME [--dir DIR]
     swift-hydra datasets download NAME [NAME ...] [--dir DIR] [--url URL] [--force]
 
-``--dir`` defaults to ``$SWIFT_HYDRA_DATA``, else ``~/.cache/swift-hydra/adbench``. The module can run
-alone (``python -m hydra_env.datasets_cli list``) or be mounted by another parser through
-:func:`add_subparser` and :func:`run`.
+``--dir`` defaults to ``$SWIFT_HYDRA_DATA``, else ``~/.cache/swift-hydra/adbench``. The module runs
+alone (``python -m hydra_env.datasets_cli list``) or through ``swift-hydra datasets``, which calls
+:func:`main`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import sys
 
 from hydra_env import datasets
 
-__all__ = ["add_subparser", "build_parser", "main", "run"]
+__all__ = ["build_parser", "main", "run"]
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,7 +37,13 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     fetch.add_argument("names", nargs="+", metavar="NAME", help="dataset names, e.g. cardio 6_cardio")
     fetch.add_argument("--dir", default=None, help=dir_help)
     fetch.add_argument("--url", default=None, help="base URL (default: $SWIFT_HYDRA_DATA_URL or ADBench's)")
-    fetch.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the server")
+    fetch.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for each read of a file")
+    fetch.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=10.0,
+        help="seconds to wait for the server to connect and answer",
+    )
     fetch.add_argument("--force", action="store_true", help="download even if a verified copy exists")
 
 
@@ -45,14 +51,6 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     """The standalone parser (``prog`` defaults to argparse's, i.e. ``sys.argv[0]``)."""
     parser = argparse.ArgumentParser(prog=prog, description="List, inspect and download ADBench datasets.")
     _add_arguments(parser)
-    return parser
-
-
-def add_subparser(subparsers) -> argparse.ArgumentParser:
-    """Adds ``datasets`` to another parser's subparsers; dispatch the result with :func:`run`."""
-    parser = subparsers.add_parser("datasets", help="list, inspect and download ADBench datasets")
-    _add_arguments(parser)
-    parser.set_defaults(func=run)
     return parser
 
 
@@ -86,7 +84,14 @@ def _info(args: argparse.Namespace) -> int:
 def _download(args: argparse.Namespace) -> int:
     from hydra_env.download import download
 
-    for path in download(args.names, args.dir, base_url=args.url, timeout=args.timeout, force=args.force):
+    for path in download(
+        args.names,
+        args.dir,
+        base_url=args.url,
+        timeout=args.timeout,
+        force=args.force,
+        connect_timeout=args.connect_timeout,
+    ):
         print(f"ok  {path}")
     return 0
 

@@ -90,14 +90,26 @@ def _stem(name: str) -> str:
     return stem
 
 
-def _fetch(url: str, dest: Path, expected: str | None, timeout: float) -> None:
-    """Streams ``url`` to a temporary file beside ``dest``, checks it, then renames it to ``dest``."""
+def _set_read_timeout(response: object, timeout: float) -> None:
+    """Gives the body reads their own (longer) timeout once the server has answered; best effort."""
+    sock = getattr(getattr(getattr(response, "fp", None), "raw", None), "_sock", None)
+    if sock is not None and hasattr(sock, "settimeout"):
+        sock.settimeout(timeout)
+
+
+def _fetch(url: str, dest: Path, expected: str | None, timeout: float, connect_timeout: float) -> None:
+    """Streams ``url`` to a temporary file beside ``dest``, checks it, then renames it to ``dest``.
+
+    ``connect_timeout`` bounds connecting and waiting for the server's answer; ``timeout`` bounds each
+    read of the body after that.
+    """
     fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
     tmp = Path(tmp_name)
     try:
         digest = hashlib.sha256()
         try:
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=connect_timeout) as response:
+                _set_read_timeout(response, timeout)
                 for chunk in iter(lambda: response.read(_CHUNK), b""):
                     digest.update(chunk)
                     out.write(chunk)
@@ -129,6 +141,7 @@ def download(
     timeout: float = 60.0,
     *,
     force: bool = False,
+    connect_timeout: float = 10.0,
 ) -> list[Path]:
     """Downloads ADBench Classical datasets into the data directory and verifies them.
 
@@ -137,8 +150,9 @@ def download(
             (``"cardio"``, ``"6_cardio.npz"``); ``"wine"``/``"wdbc"`` mean the files ``45_wine``/``43_WDBC``.
         data_dir: Target directory (created if needed); default as in :func:`hydra_env.datasets.load`.
         base_url: Folder URL holding ``<name>.npz``; default ``$SWIFT_HYDRA_DATA_URL``, else :data:`DEFAULT_URL`.
-        timeout: Seconds to wait for the server.
+        timeout: Seconds to wait for each read of a file's body.
         force: Download again even if a verified copy is present.
+        connect_timeout: Seconds to wait for a connection and for the server's first answer.
 
     Returns:
         The local paths, in the order of ``names``.
@@ -147,11 +161,28 @@ def download(
         ValueError: A name that is not one of the 47 files.
         ChecksumError: The download's SHA-256 differs from the shipped table (nothing is written).
         DownloadError: The server could not be reached or answered with an error.
+
+    A target directory that this call created is removed again when the download fails and left it empty.
     """
     names = [names] if isinstance(names, str) else list(names)
     stems = [_stem(name) for name in names]  # check every name before fetching anything
     target = resolve_data_dir(data_dir)
+    created = [d for d in (target, *target.parents) if not d.exists()]  # deepest first
     target.mkdir(parents=True, exist_ok=True)
+    try:
+        return _download_all(stems, target, base_url, timeout, connect_timeout, force)
+    except BaseException:
+        for folder in created:  # only what this call made, and only while empty
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise
+
+
+def _download_all(
+    stems: list[str], target: Path, base_url: str | None, timeout: float, connect_timeout: float, force: bool
+) -> list[Path]:
     base = (base_url or os.environ.get(URL_ENV) or DEFAULT_URL).rstrip("/")
     table = expected_sha256()
     paths = []
@@ -166,6 +197,6 @@ def download(
                     UserWarning,
                     stacklevel=2,
                 )
-            _fetch(f"{base}/{urllib.parse.quote(stem)}.npz", dest, expected, timeout)
+            _fetch(f"{base}/{urllib.parse.quote(stem)}.npz", dest, expected, timeout, connect_timeout)
         paths.append(dest)
     return paths

@@ -6,7 +6,8 @@ Dynamics (one episode = one walk from a real anomaly):
   prior N(0, I), clipped, when the split has no labeled anomaly). All draws use ``self.np_random``.
 * **Action**: float32 ``Box(-1, 1, (latent_dim,))``. The step is ``z <- clip(z + action_scale * a,
   -latent_clip, latent_clip)``: a bounded move from the current latent. Actions outside the box are
-  clipped to it; NaN or inf raises ``ValueError``.
+  clipped to it; NaN or inf, or another shape, raises ``ValueError``; ``step`` before ``reset`` raises
+  ``RuntimeError``.
 * **Sample**: ``x = vae.decode(z, label=1)``, a synthetic anomaly in the scaled feature space.
 * **Reward**: ``sum_i w_i * term_i(x)`` over the named terms of ``reward_weights`` (see
   :class:`hydra_env.rewards.Reward`; default ``miss`` 1.0, ``novelty`` 1.0, ``entropy`` 0.5):
@@ -48,14 +49,17 @@ def action_space_for(config: EnvConfig) -> spaces.Box:
 
 
 def check_actions(actions: Any, shape: tuple[int, ...]) -> np.ndarray:
-    """Float32 actions of ``shape``, clipped to [-1, 1]; ``ValueError`` on NaN/inf or a wrong size."""
-    a = np.asarray(actions, dtype=np.float32)
+    """Float32 actions of ``shape``, clipped to [-1, 1]; ``ValueError`` on NaN/inf or another shape."""
+    try:
+        a = np.asarray(actions, dtype=np.float32)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"action must be a float array of shape {shape}: {err}") from None
     if a.shape != shape:
-        if a.size != int(np.prod(shape)):
-            raise ValueError(f"action must have shape {shape}, got {a.shape}")
-        a = a.reshape(shape)
+        raise ValueError(f"action must have shape {shape}, got {a.shape}")
     if not np.isfinite(a).all():
-        raise ValueError("action contains NaN or inf; actions must be finite numbers in [-1, 1]")
+        raise ValueError(
+            "action contains NaN or inf (or a value beyond float32's range); actions must be finite numbers in [-1, 1]"
+        )
     return np.clip(a, -1.0, 1.0)
 
 
@@ -104,6 +108,7 @@ class SwiftHydraEnv(CoreAccessMixin, gym.Env):
         self._t = 0
         self._p = 0.0
         self._last_reward = 0.0
+        self._needs_reset = True
 
     # -------------------------------------------------------------- accessors used by wrappers/callbacks
     # -------------------------------------------------------------- gymnasium API
@@ -117,10 +122,13 @@ class SwiftHydraEnv(CoreAccessMixin, gym.Env):
         self._t = 0
         self._p = float(self.core.score(self._z[None]).stats[0, 0])
         self._last_reward = 0.0
+        self._needs_reset = False
         info = {"detector_version": self.core.detector_version, "detector_round": self.core.detector_round}
         return self._obs(), info
 
     def step(self, action: Any):
+        if self._needs_reset:
+            raise RuntimeError("SwiftHydraEnv.step called before reset(); call env.reset() first")
         a = check_actions(action, self._shape)
         clip = self.config.latent_clip
         self._z = np.clip(self._z + self.config.action_scale * a, -clip, clip)

@@ -80,6 +80,7 @@ class SwiftHydraVectorEnv(CoreAccessMixin, VectorEnv):
         self._t = np.zeros(self.num_envs, dtype=np.int64)
         self._p = np.zeros(self.num_envs, dtype=np.float32)
         self._last_reward = np.zeros(self.num_envs, dtype=np.float32)
+        self._needs_reset = True
 
     # -------------------------------------------------------------- gymnasium vector API
     def _obs(self) -> np.ndarray:
@@ -92,9 +93,12 @@ class SwiftHydraVectorEnv(CoreAccessMixin, VectorEnv):
         self._t[:] = 0
         self._p = self.core.score(self._z).stats[0].copy()
         self._last_reward = np.zeros(self.num_envs, dtype=np.float32)
+        self._needs_reset = False
         return self._obs(), {}
 
     def step(self, actions: Any):
+        if self._needs_reset:
+            raise RuntimeError("SwiftHydraVectorEnv.step called before reset(); call env.reset() first")
         a = check_actions(actions, self._shape)
         clip = self.config.latent_clip
         self._z = np.clip(self._z + self.config.action_scale * a, -clip, clip)

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from agents.train import add_subparser, main, parse_kwarg
+from agents.train import main, parse_kwarg
 
 
 def test_parse_kwarg_uses_literal_eval_then_string():
@@ -22,11 +22,11 @@ def test_parse_kwarg_uses_literal_eval_then_string():
             parse_kwarg(bad)
 
 
-def test_mounts_under_a_parent_parser():
-    parser = argparse.ArgumentParser(prog="swift-hydra")
-    add_subparser(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["train", "--algo", "sac", "--rounds", "0"])
-    assert args.func.__name__ == "run" and args.algo == "sac" and args.rounds == 0
+def test_parser_reads_the_options():
+    from agents.train import build_parser
+
+    args = build_parser().parse_args(["--algo", "sac", "--rounds", "0"])
+    assert args.algo == "sac" and args.rounds == 0
 
 
 @pytest.mark.parametrize(
@@ -39,11 +39,22 @@ def test_mounts_under_a_parent_parser():
         (["--algo-kwargs", "learning_rat=0.1"], "does not accept"),
         (["--budget-set", "epochs=3"], "unknown budget field"),
         (["--algo", "random", "--hyperparams", "x.yml"], "applies to SB3 algorithms"),
+        (["--seed", "-1"], "seed must be in [0, 2**32), got -1"),
+        (["--device", "nope"], "--device 'nope' is not a torch device"),
     ],
 )
 def test_bad_input_exits_2_with_a_message(argv, message, capsys):
     assert main(argv) == 2
-    assert message in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_swift_hydra_train_with_a_negative_seed_exits_2(capsys, monkeypatch):
+    from benchmarks.cli import main as swift_hydra
+
+    monkeypatch.setattr(sys, "argv", ["swift-hydra"])  # the console script rewrites argv[0]
+    assert swift_hydra(["train", "--seed", "-1"]) == 2
+    assert capsys.readouterr().err.strip() == "swift-hydra train: error: seed must be in [0, 2**32), got -1"
 
 
 @pytest.mark.parametrize(

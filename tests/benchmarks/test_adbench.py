@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 
 import numpy as np
 import pytest
@@ -124,7 +125,10 @@ def test_failed_cells_are_kept_unless_retried(tmp_path, counting, monkeypatch):
 
 def test_store_ignores_torn_or_foreign_rows(tmp_path):
     store = adbench.ResultStore(tmp_path / "r.csv")
-    store.add({"dataset": "wdbc", "la": 0.5, "seed": 1, "method": "m", "status": "ok", "auc_roc": 0.9})
+    sizes = {"n_train": 10, "n_test": 5, "n_features": 3, "commit": "abc"}
+    store.add(
+        {"dataset": "wdbc", "la": 0.5, "seed": 1, "method": "m", "status": "ok", "auc_roc": 0.9} | sizes
+    )
     with open(tmp_path / "r.csv", "a") as fh:
         fh.write("wine,0.5,1,m,unsupervised,o")  # a torn last line
     reloaded = adbench.ResultStore(tmp_path / "r.csv")
@@ -132,13 +136,24 @@ def test_store_ignores_torn_or_foreign_rows(tmp_path):
     assert reloaded.status(("wdbc", "0.5", "1", "m")) == "ok"
 
 
-def test_unknown_method_or_dataset_lists_choices(tmp_path):
-    with pytest.raises(ValueError, match=r"unknown method.*catboost"):
-        adbench.main(["--datasets", "wdbc", "--methods", "nope", "--out", str(tmp_path)])
-    with pytest.raises(ValueError, match=r"unknown or unavailable dataset.*wdbc"):
-        adbench.main(["--datasets", "no_such_set", "--methods", "ecod", "--out", str(tmp_path)])
-    with pytest.raises(ValueError, match="la"):
-        adbench.main(["--datasets", "wdbc", "--la", "0", "--methods", "ecod", "--out", str(tmp_path)])
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--datasets", "wdbc", "--methods", "nope"], r"unknown method.*catboost"),
+        (["--datasets", "no_such_set", "--methods", "ecod"], r"unknown or unavailable dataset.*wdbc"),
+        (["--datasets", "wdbc", "--la", "0", "--methods", "ecod"], r"--la values must be in \(0, 1\]"),
+        (["--datasets", "wdbc", "--seeds", "-1", "--methods", "ecod"], r"--seeds values"),
+        (["--datasets", "wdbc", "--methods", "swift_hydra", "--budget", "huge"], r"unknown budget 'huge'"),
+    ],
+)
+def test_bad_options_exit_2_with_one_line(tmp_path, capsys, monkeypatch, argv, message):
+    monkeypatch.setattr("sys.argv", ["pytest"])
+    with pytest.raises(SystemExit) as exc:
+        adbench.main([*argv, "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and len(err.strip().splitlines()) == 1
+    assert err.startswith("python -m benchmarks.adbench: error: ") and re.search(message, err)
+    assert not (tmp_path / "out").exists()  # nothing ran
 
 
 def test_swift_hydra_is_registered_lazily():
@@ -162,7 +177,7 @@ def test_unseen_fold_never_shows_the_held_out_type():
     assert half.y_train.sum() == int(np.ceil(0.5 * seen))
 
 
-def test_unseen_runner_writes_held_out_column(tmp_path, counting):
+def test_unseen_runner_writes_held_out_column(tmp_path, counting, capsys):
     argv = ["--datasets", "wine", "--seeds", "1", "--methods", "counting", "--held-out", "global,local"]
     assert unseen.main([*argv, "--out", str(tmp_path), "--no-progress", "--reference", "counting"]) == 0
     rows = _rows(tmp_path / "unseen_results.csv")
@@ -170,5 +185,6 @@ def test_unseen_runner_writes_held_out_column(tmp_path, counting):
     assert sorted(r["held_out_type"] for r in rows) == ["global", "local"]
     assert all(r["status"] == "ok" for r in rows)
     assert "held_out_type = global" in (tmp_path / "unseen_summary.md").read_text()
-    with pytest.raises(ValueError, match="unknown anomaly type"):
+    with pytest.raises(SystemExit) as exc:
         unseen.main([*argv[:-1], "weird", "--out", str(tmp_path)])
+    assert exc.value.code == 2 and "unknown anomaly type" in capsys.readouterr().err

@@ -11,6 +11,9 @@ import pytest
 
 from benchmarks import policies
 
+# What every real ``ok`` row carries (a row without them is recomputed as damaged).
+SIZES = {"n_train": 100, "n_test": 40, "n_features": 8}
+
 
 def _rows(path: Path) -> list[dict[str, str]]:
     with open(path, newline="") as fh:
@@ -85,7 +88,7 @@ def test_rerun_skips_finished_cells_and_runs_only_new_ones(tiny_run):
 
     def fake(cell, data_dir, deterministic, device):
         calls.append((cell.dataset, cell.algo, cell.seed))
-        return {"evasion_rate": 0.5, "auc_roc": 0.9, "control_auc_roc": 0.8, "auc_gain": 0.1}
+        return {"evasion_rate": 0.5, "auc_roc": 0.9, "control_auc_roc": 0.8, "auc_gain": 0.1} | SIZES
 
     before = (tiny_run / policies.RESULTS_FILE).read_text()
     policies.run(_args(_argv(tiny_run)), evaluate=fake)
@@ -100,7 +103,7 @@ def test_failing_cell_is_recorded_and_the_run_goes_on(tmp_path):
     def fake(cell, data_dir, deterministic, device):
         if cell.algo == "sac":
             raise RuntimeError("boom in sac")
-        return {"evasion_rate": 0.25, "auc_roc": 0.9, "control_auc_roc": 0.85, "auc_gain": 0.05}
+        return {"evasion_rate": 0.25, "auc_roc": 0.9, "control_auc_roc": 0.85, "auc_gain": 0.05} | SIZES
 
     summary = policies.run(_args(_argv(tmp_path, "random,sac,gradient")), evaluate=fake)
     rows = {r["algo"]: r for r in _rows(tmp_path / policies.RESULTS_FILE)}
@@ -112,7 +115,7 @@ def test_failing_cell_is_recorded_and_the_run_goes_on(tmp_path):
     calls: list[str] = []
     policies.run(
         _args(_argv(tmp_path, "random,sac,gradient", "--retry-failed")),
-        evaluate=lambda cell, *_: calls.append(cell.algo) or {"auc_gain": 0.0},
+        evaluate=lambda cell, *_: calls.append(cell.algo) or {"auc_gain": 0.0, "auc_roc": 0.5} | SIZES,
     )
     assert calls == ["sac"]
 

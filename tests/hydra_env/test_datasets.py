@@ -206,13 +206,11 @@ def test_cli_errors_are_clear(tmp_path, capsys):
         cli_main([])
 
 
-def test_cli_as_subparser(capsys):
-    import argparse
+def test_cli_through_swift_hydra(capsys, monkeypatch):
+    import sys
 
-    from hydra_env import datasets_cli
+    from benchmarks.cli import main as swift_hydra
 
-    parser = argparse.ArgumentParser(prog="swift-hydra")
-    datasets_cli.add_subparser(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["datasets", "info", "wdbc"])
-    assert args.func(args) == 0
+    monkeypatch.setattr(sys, "argv", ["swift-hydra"])  # the console script rewrites argv[0]
+    assert swift_hydra(["datasets", "info", "wdbc"]) == 0
     assert "rows:          367" in capsys.readouterr().out

@@ -80,7 +80,7 @@ def test_checksum_mismatch_writes_nothing(server, tmp_path, monkeypatch):
     with pytest.raises(dl.ChecksumError, match="checksum mismatch for 6_cardio.npz") as err:
         dl.download("cardio", data_dir=target, base_url=url, timeout=5)
     assert "0" * 64 in str(err.value)
-    assert list(target.iterdir()) == []
+    assert not target.exists()  # the folder this call created is removed again
 
 
 def test_corrupt_local_copy_is_replaced(server, tmp_path, monkeypatch):
@@ -121,7 +121,7 @@ def test_unverified_file_must_be_an_npz(server, tmp_path):
     (folder / "13_fraud.npz").write_bytes(b"<html>not found</html>")
     with pytest.warns(UserWarning), pytest.raises(ValueError, match="not a readable .npz"):
         dl.download("fraud", data_dir=tmp_path / "d", base_url=url, timeout=5)
-    assert list((tmp_path / "d").iterdir()) == []
+    assert not (tmp_path / "d").exists()
 
 
 def test_unknown_name_before_any_request(server, tmp_path):
@@ -161,3 +161,28 @@ def test_cli_download(server, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(dl, "expected_sha256", lambda: {"45_wine": "1" * 64})
     assert cli_main(["download", "wine", "--dir", str(tmp_path / "e"), "--url", url]) == 1
     assert "checksum mismatch" in capsys.readouterr().err
+
+
+def test_a_silent_server_fails_after_the_connect_timeout_and_leaves_no_new_dir(tmp_path):
+    import socket
+    import time
+
+    with socket.socket() as silent:  # completes the TCP handshake (backlog) but never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/adbench"
+        target = tmp_path / "new" / "data"
+        started = time.perf_counter()
+        with pytest.raises(dl.DownloadError, match="could not download"):
+            dl.download("cardio", data_dir=target, base_url=url, timeout=60, connect_timeout=0.5)
+        assert time.perf_counter() - started < 10  # not the 60 s read timeout
+    assert not (tmp_path / "new").exists()  # both folders this call made are gone
+    assert tmp_path.is_dir()
+
+
+def test_a_failed_download_keeps_a_dir_it_did_not_create(tmp_path):
+    url = f"http://127.0.0.1:{_free_port()}/adbench"
+    (tmp_path / "data").mkdir()
+    with pytest.raises(dl.DownloadError):
+        dl.download("cardio", data_dir=tmp_path / "data", base_url=url, timeout=5)
+    assert (tmp_path / "data").is_dir()

@@ -1,0 +1,348 @@
+"""What the benchmark runners share: cells, the results CSV store, atomic writes, datasets, arguments.
+
+Every runner (``adbench``, ``unseen``, ``sweep``, ``policies``) records one CSV row per finished cell in a
+:class:`ResultStore`. The store trusts only complete rows: a row cut short (disk full, a killed editor, a
+bad copy), with the wrong number of fields, an unknown status, or an ``ok`` row without its metric,
+sizes or commit is reported ("damaged row for <cell> in <file>: recomputing") and its cell is run again.
+Several runners may write the same file at once: each rewrite happens under a file lock, after merging
+the rows other processes wrote meanwhile, so none is lost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import functools
+import io
+import logging
+import math
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+import numpy as np
+from filelock import FileLock
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_OUT = REPO_ROOT / "benchmarks" / "results"
+STATUSES = ("ok", "failed")
+# Fields an ``ok`` row must carry (those of the store's columns): without them it is not a finished cell.
+REQUIRED_WHEN_OK = ("auc_roc", "n_train", "n_test", "n_features", "commit")
+# Count columns must hold integers; every other column named here must hold a (possibly empty) float.
+INTEGER_COLUMNS = frozenset(
+    {
+        "seed",
+        "n_train",
+        "n_test",
+        "n_features",
+        "n_labeled_anomalies",
+        "n_synthetic_kept",
+        "n_generated",
+        "n_kept",
+    }
+)
+TEXT_COLUMNS = frozenset(
+    {"dataset", "method", "kind", "status", "held_out_type", "budget", "commit", "error", "algo", "run_dir",
+     "deterministic"}
+)  # fmt: skip
+
+log = logging.getLogger("benchmarks")
+
+
+# ------------------------------------------------------------------------------------------ files
+def _default_mode() -> int:
+    """``0o666`` less the process umask: the mode ``open(path, "w")`` would give a new file."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
+    """``write(tmp_path)`` then ``os.replace``: readers never see a half-written file.
+
+    The file gets the umask's default mode (results are meant to be shared), not ``mkstemp``'s 0600.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.chmod(tmp, _default_mode())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def comma_list(text: str) -> list[str]:
+    """argparse type for ``a,b,c``; an empty list is an error."""
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    if not items:
+        raise argparse.ArgumentTypeError(f"expected a comma-separated list, got {text!r}")
+    return items
+
+
+# ------------------------------------------------------------------------------------------ cells
+@dataclass(frozen=True)
+class Cell:
+    """One unit of work; ``held_out_type`` is only set by the unseen-anomaly protocol."""
+
+    dataset: str
+    la: float
+    seed: int
+    method: str
+    held_out_type: str | None = None
+
+    def key(self, key_columns: Sequence[str]) -> tuple[str, ...]:
+        values = {
+            "dataset": self.dataset,
+            "la": f"{self.la:g}",
+            "seed": str(self.seed),
+            "method": self.method,
+        }
+        values["held_out_type"] = self.held_out_type or ""
+        return tuple(values[c] for c in key_columns)
+
+    def __str__(self) -> str:
+        extra = f" {self.held_out_type}" if self.held_out_type else ""
+        return f"{self.dataset} la={self.la:g} seed={self.seed}{extra} {self.method}"
+
+
+def format_value(value: Any) -> str:
+    """A CSV field: empty for ``None`` and non-finite floats, 6 significant digits for floats."""
+    if value is None:
+        return ""
+    if isinstance(value, float | np.floating):
+        return "" if not np.isfinite(value) else f"{float(value):.6g}"
+    return str(value)
+
+
+def _number_problem(column: str, value: str) -> str | None:
+    if value == "" or column in TEXT_COLUMNS:
+        return None
+    try:
+        number = int(value) if column in INTEGER_COLUMNS else float(value)
+    except ValueError:
+        return f"{column}={value!r} is not a number"
+    if isinstance(number, float) and not math.isfinite(number):
+        return f"{column}={value!r} is not finite"
+    return None
+
+
+def row_problem(row: dict[str, str], key_columns: Sequence[str], columns: Sequence[str]) -> str | None:
+    """Why a parsed CSV row cannot be trusted as a finished cell, or ``None`` when it can."""
+    missing_key = [c for c in key_columns if not row.get(c)]
+    if missing_key:
+        return f"missing key field(s) {missing_key}"
+    if row.get("status") not in STATUSES:
+        return f"status {row.get('status')!r} is not one of {list(STATUSES)}"
+    if row["status"] == "ok":
+        missing = [c for c in REQUIRED_WHEN_OK if c in columns and not row.get(c)]
+        if missing:
+            return f"ok row without {missing}"
+    for column in columns:
+        problem = _number_problem(column, row.get(column) or "")
+        if problem:
+            return problem
+    return None
+
+
+class ResultStore:
+    """A CSV of finished cells, one row per cell key, rewritten atomically after every cell.
+
+    On load, complete rows are kept; damaged ones (see the module docstring) are logged and their cells
+    left out, so the runner recomputes them. :meth:`add` re-reads the file under a file lock and merges
+    before each rewrite, so runners sharing a file never drop each other's rows.
+
+    Attributes:
+        rows: ``{key: row}`` of the trusted rows (all values strings, in ``columns``).
+        damaged: Keys (or ``"line N"`` when the key itself is cut) of the rows found damaged.
+    """
+
+    def __init__(self, path: Path, columns: Sequence[str], key_columns: Sequence[str]):
+        self.path = Path(path)
+        self.columns = tuple(columns)
+        self.key_columns = tuple(key_columns)
+        self.damaged: list[tuple[str, ...] | str] = []
+        self._lock = FileLock(str(self.path.with_name(f".{self.path.name}.lock")))
+        self._added: set[tuple[str, ...]] = set()
+        self.rows: dict[tuple[str, ...], dict[str, str]] = self._read(report=True)
+
+    def status(self, key: tuple[str, ...]) -> str | None:
+        row = self.rows.get(key)
+        return row["status"] if row else None
+
+    def _describe(self, key: tuple[str, ...]) -> str:
+        return " ".join(f"{c}={v}" for c, v in zip(self.key_columns, key, strict=True))
+
+    def _read(self, report: bool) -> dict[tuple[str, ...], dict[str, str]]:
+        """Parses the file; damaged rows are dropped (and logged when ``report``)."""
+        if not self.path.is_file():
+            return {}
+        raw = self.path.read_bytes().decode("utf-8", errors="replace")
+        records = list(csv.reader(io.StringIO(raw, newline="")))
+        if not records:
+            return {}
+        header, body = records[0], records[1:]
+        rows: dict[tuple[str, ...], dict[str, str]] = {}
+        bad_keys: set[tuple[str, ...]] = set()
+        cut_last = not raw.endswith("\n")  # the last row lost at least its line end
+        for number, fields in enumerate(body, start=2):
+            row = dict(zip(header, fields, strict=False))
+            key = tuple(row.get(c) or "" for c in self.key_columns)
+            if len(fields) != len(header):
+                problem = f"{len(fields)} fields, expected {len(header)}"
+            elif cut_last and number == len(records):
+                problem = "the file ends inside this row"
+            else:
+                problem = row_problem(row, self.key_columns, self.columns)
+            if problem is None:
+                rows[key] = {c: (row.get(c) or "") for c in self.columns}
+                continue
+            label = key if all(key) else f"line {number}"
+            if all(key):
+                bad_keys.add(key)
+            if report:
+                self.damaged.append(label)
+                where = self._describe(key) if all(key) else f"line {number}"
+                log.warning("damaged row for %s in %s (%s): recomputing", where, self.path, problem)
+        for key in bad_keys:  # a cell with a damaged row is recomputed, even beside an intact copy
+            rows.pop(key, None)
+        return rows
+
+    def add(self, row: dict) -> None:
+        """Record a finished cell: merge with the file's current rows and rewrite it, under the lock."""
+        clean = {c: format_value(row.get(c)) for c in self.columns}
+        key = tuple(clean[c] for c in self.key_columns)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            merged = self._read(report=False)
+            merged.update({k: self.rows[k] for k in self._added if k in self.rows})
+            merged[key] = clean
+            self._added.add(key)
+            self.rows = merged
+            atomic_write(self.path, self._write)
+
+    def _write(self, tmp: Path) -> None:
+        with open(tmp, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=self.columns)
+            writer.writeheader()
+            writer.writerows(self.rows.values())
+            fh.flush()
+            os.fsync(fh.fileno())
+
+
+def pending(cells: Iterable[Any], store: ResultStore, *, retry_failed: bool = False) -> list[Any]:
+    """The cells (objects with ``key(key_columns)``) not yet finished in ``store``.
+
+    A ``failed`` cell counts as finished unless ``retry_failed``; damaged rows never do.
+    """
+    skip = set(STATUSES) - ({"failed"} if retry_failed else set())
+    return [c for c in cells if store.status(c.key(store.key_columns)) not in skip]
+
+
+# ------------------------------------------------------------------------------------------ provenance
+@functools.cache
+def git_commit(repo: Path = REPO_ROOT) -> str:
+    """``git rev-parse HEAD`` (+ ``-dirty`` with local changes), or ``unknown`` without git."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, timeout=10
+        )
+        if head.returncode != 0:
+            return "unknown"
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True, timeout=10
+        )
+        return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def invoked_as(module: str) -> str:
+    """``swift-hydra bench NAME`` when called through the console script (it sets argv[0]), else ``python -m``."""
+    prog = sys.argv[0] if sys.argv else ""
+    return prog if prog.startswith("swift-hydra") else f"python -m {module}"
+
+
+def command_line(args: argparse.Namespace, module: str) -> str:
+    """The command that produced a run, for the report (set by ``main``, else rebuilt from sys.argv)."""
+    given = getattr(args, "command", None)
+    if given:
+        return given
+    return (
+        shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]])
+        if sys.argv and sys.argv[0]
+        else f"python -m {module}"
+    )
+
+
+# ------------------------------------------------------------------------------------------ inputs
+def normalise_name(name: str) -> str:
+    """``"42_WBC.npz"``, ``"wbc"`` and ``"W-B.C"`` all become ``"wbc"`` (for matching names only)."""
+    stem = Path(name).name.lower().removesuffix(".npz")
+    head, sep, tail = stem.partition("_")
+    stem = tail if sep and head.isdigit() else stem
+    return "".join(ch for ch in stem if ch not in "_-. ")
+
+
+def resolve_datasets(spec: str | Sequence[str], data_dir: str | Path | None) -> list[str]:
+    """Expand ``all`` and check names against the loadable datasets; unknown names list the choices.
+
+    ``all`` means every local ``.npz`` in the data folder, or the embedded sets when it holds none.
+    """
+    from hydra_env import datasets
+
+    names = [n.strip() for part in ([spec] if isinstance(spec, str) else spec) for n in part.split(",")]
+    names = [n for n in names if n]
+    entries = datasets.list_datasets(data_dir)
+    local = [e.name for e in entries if e.path is not None]
+    if names == ["all"]:
+        return local or list(datasets.EMBEDDED)
+    choices = sorted(dict.fromkeys([*datasets.EMBEDDED, *local]))
+    known = {normalise_name(n) for n in choices}
+    unknown = [n for n in names if normalise_name(n) not in known and not Path(n).is_file()]
+    if unknown or not names:
+        raise ValueError(
+            f"unknown or unavailable dataset(s) {unknown}; choose from {choices} or 'all' (data dir: {data_dir})"
+        )
+    return list(dict.fromkeys(names))
+
+
+def check_la(values: float | Sequence[float]) -> None:
+    """``ValueError`` unless every labeled-anomaly fraction lies in (0, 1]."""
+    for la in np.atleast_1d(values):
+        if not 0.0 < float(la) <= 1.0:
+            raise ValueError(f"--la values must be in (0, 1], got {la:g}")
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Where and how cells run (backend, Ray options, retries, progress); shared by every runner."""
+    from benchmarks import ray_backend
+    from benchmarks.backends import BACKENDS
+
+    parser.add_argument("--backend", default="serial", choices=sorted(BACKENDS), help="where cells run")
+    ray_backend.add_ray_arguments(parser)
+    parser.add_argument("--retry-failed", action="store_true", help="rerun cells recorded as failed")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    return parser
+
+
+def fail(parser: argparse.ArgumentParser, err: BaseException) -> NoReturn:
+    """Exit with code 2 and one line naming the bad input, as argparse does for a bad option."""
+    message = str(err).replace("\n", " ")
+    parser.exit(2, f"{parser.prog}: error: {message}\n")
+
+
+def check_seeds(seeds: Iterable[int]) -> None:
+    """``ValueError`` unless every seed is an integer in [0, 2**32) (numpy's seed range)."""
+    for seed in seeds:
+        if not 0 <= int(seed) < 2**32:
+            raise ValueError(f"--seeds values must be in [0, 2**32), got {seed}")
