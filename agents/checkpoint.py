@@ -63,15 +63,21 @@ def save_checkpoint(ckpt_root: Path, state: LoopState, policy: GenerationPolicy 
     tmp = ckpt_root / f".round_{state.round:03d}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    state.vae.save(tmp / "vae.pt")
-    state.detector.save(tmp / "detector.pt")
-    if policy is not None:
-        policy.save(tmp / "agent")
-    np.savez(tmp / "kept.npz", X=state.kept_X, reward=state.kept_reward, round=state.kept_round)
-    torch.save(_generator_states(state.vae, state.detector), tmp / "generators.pt")
-    (tmp / "state.json").write_text(json.dumps({"round": state.round, "metrics": state.metrics}, indent=1))
-    shutil.rmtree(final, ignore_errors=True)
-    os.replace(tmp, final)
+    try:
+        state.vae.save(tmp / "vae.pt")
+        state.detector.save(tmp / "detector.pt")
+        if policy is not None:
+            policy.save(tmp / "agent")
+        np.savez(tmp / "kept.npz", X=state.kept_X, reward=state.kept_reward, round=state.kept_round)
+        torch.save(_generator_states(state.vae, state.detector), tmp / "generators.pt")
+        (tmp / "state.json").write_text(
+            json.dumps({"round": state.round, "metrics": state.metrics}, indent=1)
+        )
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(tmp, final)
+    except BaseException:  # a failed write leaves the previous round and no half-built folder
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     for old in ckpt_root.glob("round_*"):
         if old != final:
             shutil.rmtree(old, ignore_errors=True)

@@ -84,8 +84,15 @@ class _PickleMixin:
     """
 
     def save(self, path: str | Path) -> None:
-        with open(Path(path), "wb") as fh:
-            pickle.dump(self, fh)
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp")
+        try:  # atomic: a failed write leaves the previous file
+            with open(tmp, "wb") as fh:
+                pickle.dump(self, fh)
+            tmp.replace(path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
     @classmethod
     def load(cls, path: str | Path):

@@ -386,8 +386,12 @@ class BaseTorchDetector(BaseEstimator):
         }
         path = Path(path)
         tmp = path.with_name(path.name + ".tmp")
-        torch.save(state, tmp)
-        tmp.replace(path)
+        try:
+            torch.save(state, tmp)
+            tmp.replace(path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
     @classmethod
     def load(cls, path: str | Path, device: str | None = None) -> BaseTorchDetector:

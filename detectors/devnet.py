@@ -178,7 +178,14 @@ class DevNet:
             "weights": self.model_.state_dict(),
             "decision_scores": torch.as_tensor(self.decision_scores_),
         }
-        torch.save(state, Path(path))
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp")
+        try:  # atomic: a failed write leaves the previous file
+            torch.save(state, tmp)
+            tmp.replace(path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
     @classmethod
     def load(cls, path: str | Path, device: str = "cpu") -> DevNet:
