@@ -174,16 +174,22 @@ def save_checkpoint(ckpt_root: Path, state: LoopState, policy: GenerationPolicy 
     tmp = ckpt_root / f".round_{state.round:03d}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    state.vae.save(tmp / "vae.pt")
-    state.detector.save(tmp / "detector.pt")
-    if policy is not None:
-        policy.save(tmp / "agent")
-    np.savez(tmp / "kept.npz", X=state.kept_X, reward=state.kept_reward, round=state.kept_round)
-    torch.save(_generator_states(state.vae, state.detector), tmp / "generators.pt")
-    (tmp / "state.json").write_text(json.dumps({"round": state.round, "metrics": state.metrics}, indent=1))
-    _write_manifest(tmp, state.round)
-    shutil.rmtree(final, ignore_errors=True)  # a stale copy of this round (a resume fell back past it)
-    os.replace(tmp, final)
+    try:
+        state.vae.save(tmp / "vae.pt")
+        state.detector.save(tmp / "detector.pt")
+        if policy is not None:
+            policy.save(tmp / "agent")
+        np.savez(tmp / "kept.npz", X=state.kept_X, reward=state.kept_reward, round=state.kept_round)
+        torch.save(_generator_states(state.vae, state.detector), tmp / "generators.pt")
+        (tmp / "state.json").write_text(
+            json.dumps({"round": state.round, "metrics": state.metrics}, indent=1)
+        )
+        _write_manifest(tmp, state.round)
+        shutil.rmtree(final, ignore_errors=True)  # a stale copy of this round (a resume fell back past it)
+        os.replace(tmp, final)
+    except BaseException:  # a failed write leaves the previous round and no half-built folder
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     _fsync(ckpt_root)
     verify_round(final)  # what landed on disk; raises before anything older is dropped
     _prune(ckpt_root, final)

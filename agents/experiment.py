@@ -46,8 +46,12 @@ def default_run_dir(config: TrainConfig, root: str | Path = "runs") -> Path:
 def write_json(path: Path, data: Any) -> None:
     """Atomic JSON write (temp file, then rename)."""
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=repr))
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(data, indent=2, default=repr))
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def is_run_dir(path: str | Path) -> bool:

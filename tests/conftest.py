@@ -23,10 +23,28 @@ def _shared_dir() -> Path | None:
     return None
 
 
-@pytest.fixture(scope="session")
-def shared_data_dir() -> Path:
-    """Directory of the ADBench Classical files; skips the test where it is absent."""
+def data_required() -> bool:
+    """Whether a missing ADBench folder is an error (CI sets ``SWIFT_HYDRA_REQUIRE_DATA=1``)."""
+    return os.environ.get("SWIFT_HYDRA_REQUIRE_DATA", "").strip().lower() in ("1", "true", "yes")
+
+
+def locate_shared_data() -> Path:
+    """Directory of the ADBench Classical files.
+
+    Where it is absent the calling test skips, unless ``SWIFT_HYDRA_REQUIRE_DATA=1`` (CI): then it
+    fails, so a CI machine that lost its data cannot pass by skipping every data test.
+    """
     found = _shared_dir()
     if found is None:
-        pytest.skip("ADBench files not found (set SWIFT_HYDRA_DATA or place ../shared beside the checkout)")
+        where = os.environ.get("SWIFT_HYDRA_DATA") or str(DEFAULT_SHARED)
+        message = f"ADBench files not found at {where} (set SWIFT_HYDRA_DATA or place ../shared beside the checkout)"
+        if data_required():
+            pytest.fail(f"{message}; SWIFT_HYDRA_REQUIRE_DATA=1 makes this a failure", pytrace=False)
+        pytest.skip(message)
     return found
+
+
+@pytest.fixture(scope="session")
+def shared_data_dir() -> Path:
+    """Directory of the ADBench Classical files (see :func:`locate_shared_data`)."""
+    return locate_shared_data()
