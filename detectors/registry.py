@@ -25,6 +25,7 @@ _BUILTIN_MODULES = {
     "DevNet": "detectors.devnet",
     "PyODAdapter": "detectors.adapters",
     "SupervisedAdapter": "detectors.adapters",
+    "BoostedDetector": "detectors.boosted",
 }
 _REGISTRY: dict[str, type] = {}
 

@@ -106,7 +106,8 @@ def test_checkpoint_failed_rename_keeps_the_previous_round(checkpointed, monkeyp
     assert [p.name for p in checkpointed.iterdir()] == ["round_001"]
 
 
-def test_checkpoint_success_replaces_the_previous_round(checkpointed):
+def test_checkpoint_success_keeps_the_previous_round_as_a_fallback(checkpointed):
     save_checkpoint(checkpointed, _state(2), None)
-    assert [p.name for p in checkpointed.iterdir()] == ["round_002"]
-    assert latest_checkpoint(checkpointed.parent).name == "round_002"
+    save_checkpoint(checkpointed, _state(3), None)
+    assert sorted(p.name for p in checkpointed.iterdir()) == ["round_002", "round_003"]  # the last 2 rounds
+    assert latest_checkpoint(checkpointed.parent).name == "round_003"

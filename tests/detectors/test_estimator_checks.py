@@ -10,6 +10,7 @@ from sklearn.utils.estimator_checks import check_estimator, parametrize_with_che
 
 from detectors import MambaDetector, MambaMoEDetector
 from detectors.adapters import PyODAdapter, SupervisedAdapter
+from detectors.boosted import BoostedDetector
 from detectors.devnet import DevNet
 
 TINY = {"d_model": 4, "n_layers": 1, "d_state": 2, "max_tokens": 4, "epochs": 2, "device": "cpu"}
@@ -21,6 +22,7 @@ ESTIMATORS = [
 ]
 if importlib.util.find_spec("lightgbm") is not None:
     ESTIMATORS.append(SupervisedAdapter("lightgbm", n_estimators=5, n_jobs=1))
+    ESTIMATORS.append(BoostedDetector("lightgbm", unsupervised=("ecod", "knn")))
 
 
 # Nothing is skipped or expected to fail: the declared tags (binary labels, y required, dense finite
