@@ -30,6 +30,7 @@ from gymnasium import spaces
 
 from hydra_env.config import EnvConfig
 from hydra_env.core import CoreAccessMixin, HydraCore, build_components
+from hydra_env.threads import on_one_thread
 
 
 def observation_space_for(config: EnvConfig) -> spaces.Box:
@@ -72,6 +73,7 @@ class SwiftHydraEnv(CoreAccessMixin, gym.Env):
 
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
 
+    @on_one_thread
     def __init__(
         self,
         config: EnvConfig | None = None,
@@ -108,6 +110,7 @@ class SwiftHydraEnv(CoreAccessMixin, gym.Env):
         progress = self._t / self.config.episode_length
         return np.concatenate([self._z, np.array([self._p, progress], dtype=np.float32)])
 
+    @on_one_thread
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
         self._z = self.core.initial_latents(self.np_random, 1)[0]
@@ -117,6 +120,7 @@ class SwiftHydraEnv(CoreAccessMixin, gym.Env):
         info = {"detector_version": self.core.detector_version, "detector_round": self.core.detector_round}
         return self._obs(), info
 
+    @on_one_thread
     def step(self, action: Any):
         a = check_actions(action, self._shape)
         clip = self.config.latent_clip

@@ -19,6 +19,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from hydra_env.threads import on_one_thread
+
 
 class TopLBuffer:
     """Keeps the ``top_l`` highest-reward samples seen since the last :meth:`pop` (bounded memory).
@@ -145,6 +147,7 @@ class DetectorUpdateWrapper(gym.Wrapper):
             info["detector_version"] = self.version
         return obs, reward, terminated, truncated, info
 
+    @on_one_thread
     def update_detector(self) -> int:
         """Keeps the buffer's best samples, retrains the detector, bumps the version; returns it."""
         samples, rewards = self.buffer.pop()
