@@ -185,10 +185,12 @@ def run_cell(dataset: str, budget: str, data_dir: str | None, la: float, seed: i
 
 
 def top_functions(profile: cProfile.Profile, limit: int = 25) -> list[dict[str, Any]]:
-    """The ``limit`` functions with the largest cumulative time, as plain dicts."""
+    """The ``limit`` Python functions with the largest cumulative time (import machinery left out)."""
     stats = pstats.Stats(profile, stream=io.StringIO())
     rows = []
     for (path, line, name), (_, calls, _tottime, cumtime, _) in stats.stats.items():  # type: ignore[attr-defined]
+        if path.startswith("<frozen") or path == "~":  # import machinery and builtins: not actionable
+            continue
         rows.append(
             {"function": f"{Path(path).name}:{line}({name})", "calls": calls, "cumulative_s": cumtime}
         )

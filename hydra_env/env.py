@@ -18,6 +18,9 @@ Dynamics (one episode = one walk from a real anomaly):
   ``max_episode_steps=None`` so ``gym.make`` adds no second TimeLimit).
 * **info**: ``miss_reward``, ``entropy_gain``, ``entropy_coef``, ``anomaly_probability``, ``sample``
   (the decoded row, float32), ``detector_version`` and ``detector_round``.
+* **Threads**: construction, ``reset`` and ``step`` run on one torch intra-op thread and then restore
+  the caller's setting (:mod:`hydra_env.threads`), so a step does not collapse under torch's default
+  thread count on a busy machine.
 """
 
 from __future__ import annotations
