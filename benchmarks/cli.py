@@ -29,6 +29,7 @@ _BENCHMARKS = {
     "env-speed": "benchmarks.env_speed",
     "sweep": "benchmarks.sweep",
     "speed": "benchmarks.speed",
+    "profile-cell": "benchmarks.profile_cell",
 }
 
 

@@ -105,7 +105,11 @@ class BoostedDetector(_AdapterBase):
         X, y = self._validate_fit_input(X, y)
         if sample_weight is not None:
             sample_weight = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
-            if sample_weight.shape != (len(y),) or not np.isfinite(sample_weight).all() or (sample_weight < 0).any():
+            if (
+                sample_weight.shape != (len(y),)
+                or not np.isfinite(sample_weight).all()
+                or (sample_weight < 0).any()
+            ):
                 raise ValueError(f"sample_weight must be {len(y)} finite non-negative numbers")
             if not sample_weight.any():
                 raise ValueError("Sample weights must contain at least one non-zero number.")

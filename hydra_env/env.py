@@ -22,6 +22,9 @@ Dynamics (one episode = one walk from a real anomaly):
 * **info**: ``reward_<term>`` for every active term (its unweighted value), ``reward_weights`` (the
   effective weights this step), ``anomaly_probability``, ``sample`` (the decoded row, float32),
   ``detector_version`` and ``detector_round``. ``reward == sum(reward_weights[t] * info["reward_" + t])``.
+* **Threads**: construction, ``reset`` and ``step`` run on one torch intra-op thread and then restore
+  the caller's setting (:mod:`hydra_env.threads`), so a step does not collapse under torch's default
+  thread count on a busy machine.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from gymnasium import spaces
 
 from hydra_env.config import EnvConfig
 from hydra_env.core import CoreAccessMixin, HydraCore, build_components
+from hydra_env.threads import on_one_thread
 
 
 def observation_space_for(config: EnvConfig) -> spaces.Box:
@@ -79,6 +83,7 @@ class SwiftHydraEnv(CoreAccessMixin, gym.Env):
 
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
 
+    @on_one_thread
     def __init__(
         self,
         config: EnvConfig | None = None,
@@ -116,6 +121,7 @@ class SwiftHydraEnv(CoreAccessMixin, gym.Env):
         progress = self._t / self.config.episode_length
         return np.concatenate([self._z, np.array([self._p, progress], dtype=np.float32)])
 
+    @on_one_thread
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
         self._z = self.core.initial_latents(self.np_random, 1)[0]
@@ -126,6 +132,7 @@ class SwiftHydraEnv(CoreAccessMixin, gym.Env):
         info = {"detector_version": self.core.detector_version, "detector_round": self.core.detector_round}
         return self._obs(), info
 
+    @on_one_thread
     def step(self, action: Any):
         if self._needs_reset:
             raise RuntimeError("SwiftHydraEnv.step called before reset(); call env.reset() first")

@@ -30,6 +30,7 @@ from gymnasium.vector.utils import batch_space
 from hydra_env.config import EnvConfig
 from hydra_env.core import CoreAccessMixin, HydraCore, build_components
 from hydra_env.env import action_space_for, check_actions, observation_space_for
+from hydra_env.threads import on_one_thread
 
 
 class SwiftHydraVectorEnv(CoreAccessMixin, VectorEnv):
@@ -45,6 +46,7 @@ class SwiftHydraVectorEnv(CoreAccessMixin, VectorEnv):
 
     metadata = {"render_modes": ["ansi"], "autoreset_mode": AutoresetMode.SAME_STEP}
 
+    @on_one_thread
     def __init__(
         self,
         num_envs: int = 1,
@@ -87,6 +89,7 @@ class SwiftHydraVectorEnv(CoreAccessMixin, VectorEnv):
         progress = (self._t / self.config.episode_length).astype(np.float32)
         return np.concatenate([self._z, self._p[:, None], progress[:, None]], axis=1)
 
+    @on_one_thread
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
         self._z = self.core.initial_latents(self.np_random, self.num_envs)
@@ -96,6 +99,7 @@ class SwiftHydraVectorEnv(CoreAccessMixin, VectorEnv):
         self._needs_reset = False
         return self._obs(), {}
 
+    @on_one_thread
     def step(self, actions: Any):
         if self._needs_reset:
             raise RuntimeError("SwiftHydraVectorEnv.step called before reset(); call env.reset() first")

@@ -20,6 +20,7 @@ import gymnasium as gym
 import numpy as np
 
 from hydra_env.rounds import RoundStep
+from hydra_env.threads import on_one_thread
 
 CANDIDATE_POOL = 4
 """The update wrapper and callback hand the best ``CANDIDATE_POOL * top_l`` samples to the round step."""
@@ -144,6 +145,7 @@ class DetectorUpdateWrapper(gym.Wrapper):
             info["detector_version"] = self.version
         return obs, reward, terminated, truncated, info
 
+    @on_one_thread
     def update_detector(self) -> int:
         """Keeps the buffer's best samples, retrains the detector, bumps the version; returns it."""
         samples, rewards = self.buffer.pop()

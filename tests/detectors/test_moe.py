@@ -111,3 +111,43 @@ def test_bad_input_errors(blob_moe, blobs):
         MambaMoEDetector(**TINY_MOE).fit(X, np.zeros(len(X), dtype=int))
     with pytest.raises(ValueError, match="n_experts"):
         MambaMoEDetector(n_experts=0, **TINY_MOE).fit(X, y)
+
+
+def test_gate_activation_new_fits_fast_old_files_exact(blob_moe, blobs, tmp_path):
+    """New fits use tanh-GELU in the gate; a file saved before the option existed loads with exact GELU."""
+    from torch import nn
+
+    from detectors.moe import MoMENetwork
+
+    X, _ = blobs
+    assert blob_moe._network_config["gate_activation"] == "gelu_tanh"
+    assert blob_moe.network_.gate[1].approximate == "tanh"
+    blob_moe.save(tmp_path / "new.pt")
+    state = torch.load(tmp_path / "new.pt", weights_only=True)
+    del state["network_config"]["gate_activation"]  # as written by the earlier version
+    torch.save(state, tmp_path / "old.pt")
+    old = MambaMoEDetector.load(tmp_path / "old.pt")
+    gate_act = old.network_.gate[1]
+    assert isinstance(gate_act, nn.GELU) and gate_act.approximate == "none"
+    # same weights, exact vs approximate GELU: scores agree closely (the two differ by < 1e-3)
+    np.testing.assert_allclose(old.decision_function(X), blob_moe.decision_function(X), atol=5e-2)
+    with pytest.raises(ValueError, match="gate_activation"):
+        MoMENetwork(4, 2, gate_hidden=8, gate_noise=1.0, gate_activation="relu6", d_model=8, n_layers=1,
+                    d_state=4, max_tokens=4)  # fmt: skip
+
+
+def test_batch_one_path_routes_top1_and_stays_differentiable(blob_moe, blobs):
+    X, _ = blobs
+    net = blob_moe.network_
+    rows = torch.as_tensor(X[::53], dtype=torch.float32)
+    with torch.no_grad():
+        z = net.standardize(rows)
+        choice, gate_prob = net.route(z)
+        batched = net(rows)
+        for i in range(len(rows)):
+            expected = net.experts[int(choice[i])](z[i : i + 1]) * gate_prob[i]
+            np.testing.assert_allclose(net(rows[i : i + 1]).numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
+            np.testing.assert_allclose(net(rows[i : i + 1]).numpy(), batched[i : i + 1].numpy(), atol=1e-5)
+    x = rows[:1].clone().requires_grad_(True)
+    net(x).sum().backward()  # the env's gradient policy differentiates P(anomaly) w.r.t. the row
+    assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0

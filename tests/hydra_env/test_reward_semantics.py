@@ -54,7 +54,15 @@ def expected_terms(env, z: np.ndarray, kept: np.ndarray | None = None) -> dict[s
     w = dict(config.reward_weights)
     w["entropy"] = w.get("entropy", 0.0) * config.entropy_decay**base.detector_version
     reward = w.get("miss", 0) * miss + w.get("novelty", 0) * novelty + w["entropy"] * gain
-    return {"sample": x, "p": p, "miss": miss, "novelty": novelty, "gain": gain, "weights": w, "reward": reward}
+    return {
+        "sample": x,
+        "p": p,
+        "miss": miss,
+        "novelty": novelty,
+        "gain": gain,
+        "weights": w,
+        "reward": reward,
+    }
 
 
 def _check_step(expected: dict[str, np.ndarray], reward, info) -> None:
@@ -138,7 +146,9 @@ def test_wrapper_rewards_before_and_after_detector_updates():
         obs, reward, _, truncated, info = env.step(action)
         assert not truncated
         np.testing.assert_allclose(obs[:dim], z, atol=1e-6)
-        _check_step(expected, [reward], {k: np.asarray(v)[None] for k, v in info.items() if k != "reward_weights"})
+        _check_step(
+            expected, [reward], {k: np.asarray(v)[None] for k, v in info.items() if k != "reward_weights"}
+        )
         assert info["detector_version"] == (step + 1) // 6
     assert len(fits) == 2 and len(env.kept_samples) == 8
     # each update retrains on the training split plus everything kept so far, labeled anomalous
