@@ -33,23 +33,11 @@ import torch
 from benchmarks import common
 from benchmarks.common import atomic_write, git_commit
 from benchmarks.loaded_threads import TARGET_LOADED_RATIO, measure_loaded_threads
-from benchmarks.timing import interleaved_seconds_per_call, paired_ratio, spread
+from benchmarks.timing import interleaved_seconds_per_call, paired_ratio, single_env_stepper, spread
 
 BATCH_SIZES = (1, 16, 64, 256)
 TARGET_RATIO_AT_64 = 0.8
 ROUNDS = 20
-
-
-def _single_env_stepper(env, actions: np.ndarray):
-    """A zero-argument function stepping ``env`` through ``actions`` (resetting at episode ends)."""
-    state = {"i": 0}
-
-    def step() -> None:
-        state["i"] = (state["i"] + 1) % len(actions)
-        if env.step(actions[state["i"]])[3]:
-            env.reset()
-
-    return step
 
 
 def _contenders(single, venv, n: int, rng: np.random.Generator) -> dict[str, Any]:
@@ -74,7 +62,7 @@ def _contenders(single, venv, n: int, rng: np.random.Generator) -> dict[str, Any
     fns = {"vector env": vector_step, "bare decode+score": bare}
     if n == 1:
         actions = rng.uniform(-1, 1, size=(1024, dim)).astype(np.float32)
-        fns["single env"] = _single_env_stepper(single, actions)
+        fns["single env"] = single_env_stepper(single, actions)
     return fns
 
 

@@ -53,7 +53,7 @@ def _steppers(seed: int) -> tuple[dict[str, Any], int]:
     import torch
 
     import hydra_env
-    from benchmarks.env_speed import _single_env_stepper
+    from benchmarks.timing import single_env_stepper
 
     default_threads = torch.get_num_threads()
     env = gym.make("SwiftHydra-v0")
@@ -62,7 +62,7 @@ def _steppers(seed: int) -> tuple[dict[str, Any], int]:
     actions = (
         np.random.default_rng(seed).uniform(-1, 1, size=(1024, base.config.latent_dim)).astype(np.float32)
     )
-    guarded = _single_env_stepper(env, actions)
+    guarded = single_env_stepper(env, actions)
     raw_step = hydra_env.SwiftHydraEnv.step.__wrapped__  # the step without the one-thread guard
 
     class Unguarded:
@@ -72,7 +72,7 @@ def _steppers(seed: int) -> tuple[dict[str, Any], int]:
         def reset(self):
             return base.reset()
 
-    unguarded = _single_env_stepper(Unguarded(), actions)
+    unguarded = single_env_stepper(Unguarded(), actions)
 
     def with_threads(threads: int, step):
         def call() -> None:

@@ -13,8 +13,8 @@ detector pre-training     ``MambaDetector.fit`` without ``warm_start``
 detector refits           ``MambaDetector.fit(..., warm_start=True)``
 agent learning            ``learn`` of every ``agents.policies.GenerationPolicy`` class
 generation                ``generate`` of the same classes
-deployment fit            ``MambaMoEDetector.fit`` during the swift_hydra cell
-control                   ``MambaMoEDetector.fit`` during the control
+deployment fit            ``agents.deploy.fit_deployment`` during the swift_hydra cell
+control                   ``agents.deploy.fit_deployment`` during the control
 other                     the rest of the cell (env build, validation scoring, bookkeeping)
 ========================  ==================================================================
 
@@ -87,7 +87,7 @@ class StageTimer:
                 self._stack[-1][1] = end
 
 
-def _wrap(cls: type, method: str, stage_of: Callable[[tuple, dict], str], timer: StageTimer, undo: list):
+def _wrap(cls: Any, method: str, stage_of: Callable[[tuple, dict], str], timer: StageTimer, undo: list):
     original = cls.__dict__.get(method)
     target = getattr(cls, method)
 
@@ -114,7 +114,8 @@ def _policy_classes() -> list[type]:
 @contextlib.contextmanager
 def instrumented(timer: StageTimer) -> Iterator[StageTimer]:
     """Wraps the stage methods (see the module docstring) with ``timer`` for the duration."""
-    from detectors import MambaDetector, MambaMoEDetector
+    from agents import deploy
+    from detectors import MambaDetector
     from hydra_env.vae import ConditionalVAE
 
     undo: list = []
@@ -128,8 +129,8 @@ def instrumented(timer: StageTimer) -> Iterator[StageTimer]:
             undo,
         )
         _wrap(
-            MambaMoEDetector,
-            "fit",
+            deploy,
+            "fit_deployment",
             lambda a, k: "control" if timer.phase == "control" else "deployment fit",
             timer,
             undo,

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-__all__ = ["interleaved_seconds_per_call", "paired_ratio", "spread"]
+__all__ = ["interleaved_seconds_per_call", "paired_ratio", "single_env_stepper", "spread"]
 
 
 def _calls_per_block(fn: Callable[[], object], block_seconds: float, max_calls: int) -> int:
@@ -91,3 +91,15 @@ def paired_ratio(numerator: np.ndarray, denominator: np.ndarray) -> dict[str, fl
     if numerator.shape != denominator.shape:
         raise ValueError(f"paired samples differ in shape: {numerator.shape} vs {denominator.shape}")
     return spread(numerator / denominator)
+
+
+def single_env_stepper(env, actions: np.ndarray):
+    """A zero-argument function stepping ``env`` through ``actions`` (resetting at episode ends)."""
+    state = {"i": 0}
+
+    def step() -> None:
+        state["i"] = (state["i"] + 1) % len(actions)
+        if env.step(actions[state["i"]])[3]:
+            env.reset()
+
+    return step

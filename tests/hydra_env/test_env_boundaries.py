@@ -52,7 +52,7 @@ def test_a_reshapeable_action_of_the_wrong_shape_is_rejected(env, venv):
 
 def test_la_zero_is_rejected_at_construction():
     started = time.perf_counter()
-    with pytest.raises(ValueError, match=r"la must lie in \(0, 1\].*no unsupervised"):
+    with pytest.raises(ValueError, match=r"la must lie in \(0, 1\].*use an unsupervised detector"):
         gym.make("SwiftHydra-v0", la=0)
     assert time.perf_counter() - started < 1.0  # before any VAE or detector training
 
