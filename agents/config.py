@@ -191,12 +191,15 @@ class LoopOptions:
             anomalies in the deployment fit (boosters; each row at most 1).
         min_novelty: Candidates whose ``novelty`` rank among the normal rows is below this are never
             kept (evasion by being normal); 0 keeps everything.
+        synthetic_gate: Let held-out evidence decide whether the kept rows join the deployment fit
+            (:func:`agents.deploy.choose_synthetic_weight`); False: they always join.
         env_kwargs: Extra :class:`hydra_env.EnvConfig` fields (``reward_weights``, ``action_scale``...).
     """
 
     deploy: str = "catboost"
     synthetic_weight: float = 1.0
     min_novelty: float = 0.5
+    synthetic_gate: bool = True
     env_kwargs: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> None:

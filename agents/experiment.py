@@ -224,6 +224,8 @@ def run(
         "n_labeled_anomalies": int(split.y_train.sum()),
         "n_validation": int(len(result.y_val)),
         "n_synthetic_kept": int(len(result.kept_X)),
+        "deploy": options.deploy,
+        "deploy_gate": result.deploy_gate,
         "test": test,
         "val_auc_roc_per_round": [m.get("val_auc_roc") for m in result.metrics],
         "run_dir": str(run_dir),

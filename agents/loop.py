@@ -10,8 +10,8 @@
         candidates, rewards = agent.generate(candidates_per_round)
         RoundStep: select top_l (distinct, spread, novel enough) -> augment -> refit detector + VAE
         validation AUC of the detector                                          [checkpoint round k]
-    deployment detector (``deploy``: catboost by default), from scratch on the full train split +
-    kept synthetic anomalies (down-weighted, see agents.deploy)
+    deployment detector (``deploy``: catboost by default), from scratch on the full train split + the
+    kept synthetic anomalies if they raise a proxy's validation AUC (else none; see agents.deploy)
 
 :func:`fit_swift_hydra` is the entry point of the benchmark runner; :func:`agents.experiment.run`
 adds datasets, the no-augmentation control, test metrics and the run directory.
@@ -194,6 +194,8 @@ class LoopResult:
         kept_X: Kept synthetic anomalies (scaled feature space), ``kept_reward`` / ``kept_round`` alike.
         metrics: One dict per round (round 0 = after pre-training), validation metrics only.
         X_val, y_val: The validation part carved from the training split.
+        deploy_gate: The weight the kept rows got in the deployment fit and the validation evidence
+            behind it (see :func:`agents.deploy.choose_synthetic_weight`).
     """
 
     detector: Any
@@ -206,6 +208,7 @@ class LoopResult:
     metrics: list[dict[str, Any]]
     X_val: np.ndarray
     y_val: np.ndarray
+    deploy_gate: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def swift_hydra_loop(
@@ -248,7 +251,7 @@ def swift_hydra_loop(
     Returns:
         A :class:`LoopResult`.
     """
-    from agents.deploy import check_deploy, fit_deployment
+    from agents.deploy import check_deploy, choose_synthetic_weight, fit_deployment
     from hydra_env.rounds import RoundStep
 
     algo = check_algo(algo)
@@ -319,9 +322,14 @@ def swift_hydra_loop(
 
     report(f"fitting the deployment detector ({options.deploy})", budget.rounds, budget.rounds)
     seed_round(seed, budget.rounds + 1)
+    weight, evidence = options.synthetic_weight, {}
+    if options.synthetic_gate:
+        weight, evidence = choose_synthetic_weight(
+            X_fit, y_fit, X_val, y_val, state.kept_X, synthetic_weight=weight, seed=seed
+        )
     deploy = fit_deployment(
         options.deploy, X_train, y_train, state.kept_X, budget=budget, seed=seed,
-        synthetic_weight=options.synthetic_weight, device=device,
+        synthetic_weight=weight, device=device,
     )  # fmt: skip
     return LoopResult(
         deploy,
@@ -334,6 +342,7 @@ def swift_hydra_loop(
         state.metrics,
         X_val,
         y_val,
+        {"synthetic_weight_used": weight, **evidence},
     )
 
 

@@ -118,6 +118,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         help="keep only candidates at least this unusual among the normal rows, in [0, 1] (default: %(default)s)",
     )
     parser.add_argument(
+        "--no-synthetic-gate",
+        action="store_true",
+        help="always add the kept synthetic anomalies to the deployment fit (default: only if they raise "
+        "a proxy's validation AUC)",
+    )
+    parser.add_argument(
         "--hyperparams", default=None, help="rl-zoo3 style yaml (top-level key SwiftHydra-v0)"
     )
     parser.add_argument("--run-dir", default=None, help="output folder (default runs/<dataset>-<algo>-...)")
@@ -178,6 +184,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
             deploy=args.deploy,
             synthetic_weight=args.synthetic_weight,
             min_novelty=args.min_novelty,
+            synthetic_gate=not args.no_synthetic_gate,
             env_kwargs=dict(args.env_kwargs),
         ),
         control=not args.no_control,

@@ -80,9 +80,9 @@ def evaluate_method(
         for module in method.imports:
             importlib.import_module(module)
         start = time.perf_counter()
-        detector = method.fit(
-            X_train, y_train, seed=seed, budget=budget, n_jobs=n_jobs, env_kwargs=env_kwargs
-        )
+        # Only when given, so registered methods written before --env-kwargs keep working.
+        extra = {"env_kwargs": env_kwargs} if env_kwargs else {}
+        detector = method.fit(X_train, y_train, seed=seed, budget=budget, n_jobs=n_jobs, **extra)
         row["fit_seconds"] = time.perf_counter() - start
         start = time.perf_counter()
         scores = np.asarray(detector.decision_function(X_test), dtype=np.float64)

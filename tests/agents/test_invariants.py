@@ -16,17 +16,22 @@ from typing import Any
 
 import numpy as np
 import pytest
-import torch
 
 import detectors
-from agents.config import TrainConfig
+from agents.config import LoopOptions, TrainConfig
 from agents.experiment import run
 from agents.loop import auc_scores, carve_validation
+from detectors.boosted import BoostedDetector
 from hydra_env import SwiftHydraEnv, SwiftHydraVectorEnv, datasets
 
 pytestmark = pytest.mark.invariant
 
-CONFIG = TrainConfig(dataset="wdbc", budget="tiny", seed=1, la=0.1, control=True, progress=False)
+# The gate off: every kept row must then reach the deployment fit (with the gate on, a rejected set would
+# make "the deployment ignores the kept rows" indistinguishable from a correct run).
+CONFIG = TrainConfig(
+    dataset="wdbc", budget="tiny", seed=1, la=0.1, control=True, progress=False,
+    options=LoopOptions(synthetic_gate=False),
+)  # fmt: skip
 
 
 @dataclass
@@ -84,7 +89,7 @@ def spied(tmp_path_factory) -> Spied:
     fits: list[FitCall] = []
     envs: list[Any] = []
     with pytest.MonkeyPatch.context() as mp:
-        for cls in (detectors.MambaDetector, detectors.MambaMoEDetector):
+        for cls in (detectors.MambaDetector, detectors.MambaMoEDetector, BoostedDetector):
             _spy_fit(mp, cls, fits)
         for cls in (SwiftHydraEnv, SwiftHydraVectorEnv):
             _spy_env(mp, cls, envs)
@@ -97,8 +102,7 @@ def spied(tmp_path_factory) -> Spied:
 # ------------------------------------------------------------------------------------------ helpers
 def _load_detector(path: Path) -> Any:
     """A saved detector, whatever its class (the file names it)."""
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    return getattr(detectors, state["class"]).load(path)
+    return detectors.load_detector(path)
 
 
 def _fitted_instance(spied: Spied, saved: Any) -> Any:

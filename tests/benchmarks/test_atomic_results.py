@@ -11,7 +11,10 @@ from tests.atomic import InjectedFault, assert_untouched, failing_replace, snaps
 
 
 def _row(dataset: str, auc: float) -> dict:
-    return {"dataset": dataset, "la": 0.1, "seed": 1, "method": "iforest", "status": "ok", "auc_roc": auc}
+    return {
+        "dataset": dataset, "la": 0.1, "seed": 1, "method": "iforest", "status": "ok", "auc_roc": auc,
+        "n_train": 100, "n_test": 50, "n_features": 4, "commit": "abc",
+    }  # fmt: skip
 
 
 @pytest.fixture
