@@ -34,19 +34,23 @@ BUGS: dict[str, list[tuple[str, str, str]]] = {
     "1-deploy-ignores-kept": [
         (
             "agents/loop.py",
-            "X_deploy, y_deploy = _combined(X_train, y_train, state.kept_X)",
-            "X_deploy, y_deploy = X_train, y_train",
+            "options.deploy, X_train, y_train, state.kept_X, budget=budget, seed=seed,",
+            "options.deploy, X_train, y_train, state.kept_X[:0], budget=budget, seed=seed,",
         )
     ],
     "2-inloop-ignores-kept": [
         (
-            "agents/loop.py",
-            "state.detector.fit(X_aug, y_aug, warm_start=True)",
-            "state.detector.fit(X_fit, y_fit, warm_start=True)",
+            "hydra_env/rounds.py",
+            "self.detector.fit(X_aug, y_aug, warm_start=self.warm_start)",
+            "self.detector.fit(self.X_base, self.y_base, warm_start=self.warm_start)",
         )
     ],
     "3-env-sees-validation": [
-        ("agents/loop.py", "make_env(\n        X_fit, y_fit,", "make_env(\n        X_train, y_train,")
+        (
+            "agents/loop.py",
+            "vector_env = make_env(X_fit, y_fit, state.vae,",
+            "vector_env = make_env(X_train, y_train, state.vae,",
+        )
     ],
     "4-test-auc-on-train": [
         (
@@ -57,24 +61,18 @@ BUGS: dict[str, list[tuple[str, str, str]]] = {
     ],
     "5-resultstore-in-place": [
         (
-            "benchmarks/adbench.py",
-            'fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")\n'
-            '        try:\n            with os.fdopen(fd, "w", newline="") as fh:',
-            'try:\n            with open(self.path, "w", newline="") as fh:',
-        ),
-        (
-            "benchmarks/adbench.py",
-            "            os.replace(tmp, self.path)\n        except BaseException:\n"
-            "            Path(tmp).unlink(missing_ok=True)",
-            "        except BaseException:\n            pass",
-        ),
+            "benchmarks/common.py",
+            "            atomic_write(self.path, self._write)",
+            "            self._write(self.path)",
+        )
     ],
     "6-mome-expert-0": [
         (
             "detectors/moe.py",
             "        choice, gate_prob = self.route(z)\n",
             "        choice, gate_prob = self.route(z)\n        choice = torch.zeros_like(choice)\n",
-        )
+        ),
+        ("detectors/moe.py", "k = int(gate_logits.argmax())", "k = 0"),
     ],
     "7-decode-normal-label": [
         (
@@ -83,7 +81,13 @@ BUGS: dict[str, list[tuple[str, str, str]]] = {
             "self.vae.decode_torch(torch.from_numpy(z).to(self.device), 0)",
         )
     ],
-    "8-miss-equals-p": [("hydra_env/core.py", "miss = 1.0 - p", "miss = p")],
+    "8-miss-on-the-wrong-side": [
+        (
+            "hydra_env/rewards.py",
+            "return 1.0 - _share_below(self.ref_logits.to(p.dtype), _logit(p))",
+            "return _share_below(self.ref_logits.to(p.dtype), _logit(p))",
+        )
+    ],
 }
 
 
