@@ -101,7 +101,12 @@ def test_runner_measures_coverage_on_the_cells_own_split(tmp_path, monkeypatch):
     assert rows["ecod"]["coverage"] == rows["ecod"]["n_synthetic_kept"] == ""
 
 
-def test_tiny_swift_hydra_run_fills_coverage_and_the_type_summary(tmp_path):
+def test_tiny_swift_hydra_run_fills_coverage_and_the_type_summary(tmp_path, monkeypatch):
+    seen = []  # the fitted detectors the runner measured
+    measure = unseen._synthetic_fields
+    monkeypatch.setattr(
+        unseen, "_synthetic_fields", lambda det, split: seen.append(det) or measure(det, split)
+    )
     argv = ["--datasets", "wdbc", "--seeds", "1", "--la", "0.5", "--held-out", "global", "--budget", "tiny"]
     argv += ["--methods", "ecod,swift_hydra", "--out", str(tmp_path), "--no-progress"]
     assert unseen.main(argv) == 0
@@ -114,6 +119,10 @@ def test_tiny_swift_hydra_run_fills_coverage_and_the_type_summary(tmp_path):
     else:
         assert rows["swift_hydra"]["coverage"] == ""
     assert rows["ecod"]["coverage"] == ""
+    # fit_swift_hydra's detector carries the kept rows (float32, scaled space), whether or not used.
+    synthetic = seen[-1].synthetic_anomalies_
+    assert synthetic.dtype == np.float32 and synthetic.shape == (kept, int(rows["swift_hydra"]["n_features"]))
+    assert not hasattr(seen[0], "synthetic_anomalies_")  # ecod
     summary = (tmp_path / "unseen_summary.md").read_text()
     assert "| held-out type | ecod | swift_hydra | coverage swift_hydra |" in summary
     assert "| **mean over types** |" in summary and "held_out_type = global" in summary
