@@ -419,12 +419,21 @@ def fit_swift_hydra(
         **loop_kwargs: Other :func:`swift_hydra_loop` arguments (``options=LoopOptions(...)``...).
 
     Returns:
-        The fitted deployment detector (``decision_function`` on test rows scaled alike).
+        The fitted deployment detector (``decision_function`` on test rows scaled alike), with two
+        learned attributes set: ``synthetic_anomalies_``, the synthetic anomalies the loop kept, whether
+        or not the deployment gate used them (float32, the scaled feature space of ``X_train``; shape
+        ``(0, d)`` when none were kept), and ``synthetic_weight_used_``, the weight the gate gave them
+        in the deployment fit (0 when it left them out).
     """
     resolved = get_budget(budget, **(budget_overrides or {}))
-    return swift_hydra_loop(
+    result = swift_hydra_loop(
         X_train, y_train, algo=algo, budget=resolved, seed=seed, algo_kwargs=algo_kwargs, **loop_kwargs
-    ).detector
+    )
+    detector = result.detector
+    n_features = np.asarray(X_train).shape[1]
+    detector.synthetic_anomalies_ = np.asarray(result.kept_X, dtype=np.float32).reshape(-1, n_features)
+    detector.synthetic_weight_used_ = result.deploy_gate.get("synthetic_weight_used")
+    return detector
 
 
 def _val_metrics(detector: Any, X_val: np.ndarray, y_val: np.ndarray) -> dict[str, float | None]:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks import unseen_report
 from benchmarks.common import ResultStore, atomic_write, comma_list, git_commit  # noqa: F401  (comma_list: re-export)
 
 # Published ADBench means (AUC-ROC, %) over its 47 Classical datasets, 3 seeds, default hyperparameters.
@@ -121,7 +122,7 @@ def _published(method: str, group_column: str, group: str) -> str:
     return "–" if value is None else f"{value:.2f}"
 
 
-def _markdown(rows, group_column, reference, command, commit, title, plots) -> str:
+def _markdown(rows, group_column, reference, command, commit, title, plots, extra=()) -> str:
     roc, pr = per_dataset(rows, group_column, "auc_roc"), per_dataset(rows, group_column, "auc_pr")
     groups = sorted({r[group_column] for r in rows}, key=_group_sort_key)
     methods = list(dict.fromkeys(r["method"] for r in rows))
@@ -134,7 +135,7 @@ def _markdown(rows, group_column, reference, command, commit, title, plots) -> s
         f"- Cells: {len(rows) - len(failed)} ok, {len(failed)} failed; datasets: {len({r['dataset'] for r in rows})}; "
         f"seeds: {' '.join(sorted({r['seed'] for r in rows}, key=int))}",
         "- Metrics on the test split only; seeds averaged per dataset, then datasets averaged. Ranks use datasets "
-        "every ranked method completed (1 = best AUC-ROC).", "",
+        "every ranked method completed (1 = best AUC-ROC).", "", *extra,
     ]  # fmt: skip
     for group in groups:
         ranks, common = mean_ranks(roc.get(group, {}))
@@ -275,6 +276,9 @@ def write_report(
 ) -> Path:  # fmt: skip
     """Write ``{prefix}_summary.md`` and the two plots into ``out``; returns the markdown path.
 
+    Grouped by ``held_out_type`` (the unseen-anomaly protocol), the summary opens with
+    :mod:`benchmarks.unseen_report`'s table per held-out type and its third plot, ``{prefix}_types.png``.
+
     ``command`` is appended to ``{prefix}_commands.txt``: a resumed or extended CSV holds cells of several
     runs, and the summary lists every command that wrote into it (the CSV's ``commit`` column says
     which code produced each row).
@@ -284,7 +288,9 @@ def write_report(
     command = record_command(out / f"{prefix}_commands.txt", command)
     rows = [dict(r) for r in rows]
     plots = _plots(rows, group_column, out, prefix) if rows else []
-    text = _markdown(rows, group_column, reference, command, commit, title, plots)
+    # Unseen-anomaly CSVs open with the per-type table, the mean over types and its plot.
+    extra = unseen_report.write(rows, out, prefix) if group_column == unseen_report.GROUP and rows else []
+    text = _markdown(rows, group_column, reference, command, commit, title, plots, extra)
     path = out / f"{prefix}_summary.md"
     atomic_write(path, lambda p: Path(p).write_text(text + "\n"))
     return path

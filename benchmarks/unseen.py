@@ -14,12 +14,18 @@ unknown). Leave-one-type-out fold for held-out type ``h``:
 - both sides are MinMax-scaled with the training rows (ADBench's scaling).
 
 Datasets above 10000 rows are first subsampled to 10000 (seeded), as ADBench's generator does. Results
-have the ADBench CSV layout plus ``held_out_type``; the summary groups by held-out type.
+have the ADBench CSV layout plus ``held_out_type`` and, for methods that generate anomalies (their
+detector has ``synthetic_anomalies_``), ``n_synthetic_kept``, ``synthetic_weight_used`` and
+``coverage``: the share of the test's held-out-type anomalies whose nearest kept synthetic anomaly is
+closer (Euclidean, scaled space) than their nearest training row labeled normal (``y_train == 0``, the
+rows the detector is told are normal). The summary groups by held-out type and opens with a table per
+held-out type plus the mean over types (see :mod:`benchmarks.unseen_report`).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import shlex
 import sys
 from collections.abc import Callable
@@ -33,7 +39,14 @@ from benchmarks import adbench, common, ray_backend, report
 from benchmarks import methods as method_registry
 
 PREFIX = "unseen"
-COLUMNS = (*adbench.COLUMNS[:3], "held_out_type", *adbench.COLUMNS[3:])
+SYNTHETIC_COLUMNS = ("n_synthetic_kept", "synthetic_weight_used", "coverage")
+_AFTER = adbench.COLUMNS.index("test_anomaly_rate") + 1
+COLUMNS = (
+    *adbench.COLUMNS[:3], "held_out_type", *adbench.COLUMNS[3:_AFTER], *SYNTHETIC_COLUMNS,
+    *adbench.COLUMNS[_AFTER:],
+)  # fmt: skip
+# Issue 15's protocol: the labeled baseline, two unsupervised ones, MoME, and Swift Hydra with its control.
+DEFAULT_METHODS = ("catboost", "ecod", "iforest", "mome", "swift_hydra", "swift_hydra_control")
 KEY_COLUMNS = ("dataset", "held_out_type", "la", "seed", "method")
 TRAIN_FRACTION = 0.7
 MAX_ROWS = 10000
@@ -93,6 +106,68 @@ def unseen_split(name: str, data_dir: str | None, held_out_type: str, la: float,
     )  # fmt: skip
 
 
+def coverage(
+    synthetic: np.ndarray, X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, y_test: np.ndarray
+) -> float | None:
+    """Share of test anomalies (``y_test == 1``) nearer to a synthetic anomaly than to any normal row.
+
+    "Normal rows" are the training rows with ``y_train == 0`` (what the detector is told is normal);
+    distances are Euclidean in the scaled feature space. A tie counts as not covered.
+
+    Returns:
+        The share in [0, 1], or ``None`` when there are no synthetic rows, no test anomaly or no
+        normal training row.
+
+    Raises:
+        ValueError: When the arrays' feature counts differ.
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    synthetic = np.asarray(synthetic, dtype=np.float64)
+    X_train, X_test = np.asarray(X_train, dtype=np.float64), np.asarray(X_test, dtype=np.float64)
+    if synthetic.size == 0:
+        return None
+    synthetic = synthetic.reshape(len(synthetic), -1)
+    if not synthetic.shape[1] == X_train.shape[1] == X_test.shape[1]:
+        raise ValueError(
+            f"feature counts differ: synthetic {synthetic.shape[1]}, train {X_train.shape[1]}, "
+            f"test {X_test.shape[1]}"
+        )
+    anomalies = X_test[np.asarray(y_test) == 1]
+    normals = X_train[np.asarray(y_train) == 0]
+    if len(anomalies) == 0 or len(normals) == 0:
+        return None
+    to_synthetic = NearestNeighbors(n_neighbors=1).fit(synthetic).kneighbors(anomalies)[0][:, 0]
+    to_normal = NearestNeighbors(n_neighbors=1).fit(normals).kneighbors(anomalies)[0][:, 0]
+    return float(np.mean(to_synthetic < to_normal))
+
+
+def _synthetic_fields(detector, split: UnseenSplit) -> dict:
+    """``n_synthetic_kept``, ``synthetic_weight_used`` and ``coverage`` of a generating method's detector."""
+    synthetic = getattr(detector, "synthetic_anomalies_", None)
+    if synthetic is None:
+        return {}
+    synthetic = np.asarray(synthetic)
+    weight = getattr(detector, "synthetic_weight_used_", None)
+    return {
+        "n_synthetic_kept": len(synthetic),
+        "synthetic_weight_used": None if weight is None else float(weight),
+        "coverage": coverage(synthetic, split.X_train, split.y_train, split.X_test, split.y_test),
+    }
+
+
+def _capturing(method) -> tuple[method_registry.Method, list]:
+    """``method`` with a fit that also records the fitted detector in the returned list."""
+    fitted: list = []
+
+    def fit(*args, **kwargs):
+        detector = method.fit(*args, **kwargs)
+        fitted.append(detector)
+        return detector
+
+    return dataclasses.replace(method, fit=fit), fitted
+
+
 def unseen_cell_fn(
     data_dir: str | None, budget, n_jobs: int | None, env_kwargs: dict | None = None
 ) -> Callable[[adbench.Cell], dict]:
@@ -106,10 +181,17 @@ def unseen_cell_fn(
         except Exception as err:
             error = f"data: {type(err).__name__}: {err}".replace("\n", " ")[:500]
             return base | {"method": method.name, "kind": method.kind, "status": "failed", "error": error}
-        return base | adbench.evaluate_method(
-            method, split.X_train, split.y_train, split.X_test, split.y_test,
+        capturing, fitted = _capturing(method)
+        row = base | adbench.evaluate_method(
+            capturing, split.X_train, split.y_train, split.X_test, split.y_test,
             seed=cell.seed, budget=budget, n_jobs=n_jobs, env_kwargs=env_kwargs,
         )  # fmt: skip
+        if row.get("status") == "ok" and fitted:
+            try:
+                row |= _synthetic_fields(fitted[-1], split)
+            except Exception as err:  # a broken coverage must not lose the cell's AUC
+                row["error"] = f"coverage: {type(err).__name__}: {err}".replace("\n", " ")[:500]
+        return row
 
     return fn
 
@@ -118,7 +200,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the unseen-anomaly runner's arguments to ``parser``."""
     from hydra_env.anomaly_types import KINDS
 
-    adbench.add_common_arguments(parser, ",".join(method_registry.DEFAULT_METHODS))
+    adbench.add_common_arguments(parser, ",".join(DEFAULT_METHODS))
     parser.add_argument("--la", type=float, default=1.0, help="fraction of seen-type anomalies labeled")
     parser.add_argument(
         "--held-out",
