@@ -49,7 +49,7 @@ INTEGER_COLUMNS = frozenset(
 )
 TEXT_COLUMNS = frozenset(
     {"dataset", "method", "kind", "status", "held_out_type", "budget", "commit", "error", "algo", "run_dir",
-     "deterministic"}
+     "deterministic", "deploy", "synthetic_gate", "env_kwargs"}
 )  # fmt: skip
 
 log = logging.getLogger("benchmarks")

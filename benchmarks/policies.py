@@ -1,13 +1,25 @@
 """Generation-policy leaderboard: which policy synthesizes the anomalies that help the detector most?
 
     python -m benchmarks.policies --algos ppo,sac,td3,random,gradient --datasets wdbc,wine --seeds 1 2 3 \\
-        --la 0.1 --budget small --out benchmarks/results/policies
+        --la 0.1 --budget small --no-synthetic-gate --out benchmarks/results/policies
     swift-hydra bench policies ...            # the same, through the console script
+
+Run the leaderboard with ``--no-synthetic-gate``: it measures the value of a policy's anomalies, and with
+the deployment gate (the package default, kept here as the default) a rejected set never reaches the
+deployment detector, so its ``auc_gain`` is 0 by construction whatever the policy did. ``--deploy``
+(catboost, lightgbm, mome) picks the deployment detector of both Swift Hydra and the control, and
+``--env-kwargs KEY=VALUE ...`` the ``SwiftHydra-v0`` settings (e.g. ``reward_weights=miss:1,novelty:1``);
+all three are recorded in every CSV row (``deploy``, ``synthetic_gate``, ``env_kwargs``) and a results
+folder refuses cells run with other options.
 
 Every (dataset, seed, algo) cell runs the closed Swift Hydra loop (:func:`agents.loop.swift_hydra_loop`,
 with the agent settings of ``swift-hydra train``: budget defaults < packaged rl-zoo3 yaml) on the
 ADBench split ``adbench_split(X, y, la, seed)`` and records:
 
+* ``final_reward``: the mean env reward (:class:`hydra_env.rewards.Reward` with the run's
+  ``reward_weights``, ``entropy_k`` and ``entropy_decay``, at round 0) of ``candidates_per_round`` fresh
+  samples of the *final* policy under the *frozen reference detector* (below), against the reference
+  normals and labeled anomalies of the loop's fit part: what the env would pay the final policy.
 * ``evasion_rate``: share of ``candidates_per_round`` fresh samples of the *final* policy that the
   *frozen reference detector* misses (P(anomaly) < 0.5). The reference is the in-loop detector right
   after pre-training, before any synthetic anomaly (read back from the loop's round-0 checkpoint), so
@@ -28,8 +40,9 @@ ADBench split ``adbench_split(X, y, la, seed)`` and records:
 
 ``policies_results.csv`` is rewritten atomically after every cell: a rerun skips finished cells (failed
 ones too, unless ``--retry-failed``) and a failing cell is recorded as ``status=failed``. The script then
-writes ``policies_summary.md`` (leaderboard: mean ± std over datasets and seeds, mean ranks, the exact
-command and commit) and ``policies_leaderboard.png``.
+writes ``policies_summary.md`` (:mod:`benchmarks.policies_report`: mean ± std and mean ranks, IQM with
+stratified-bootstrap 95% CIs, the probability of improvement over ``random``, the Spearman correlation of
+``final_reward`` and ``auc_gain``, the exact command, options and commit) and ``policies_leaderboard.png``.
 """
 
 from __future__ import annotations
@@ -41,46 +54,50 @@ import shlex
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from benchmarks import ray_backend
-from benchmarks.common import ResultStore, add_run_arguments, atomic_write, comma_list, git_commit, invoked_as
-from benchmarks.sweep import SweepCell, build_backend, make_cells, run_sweep
+from benchmarks.common import ResultStore, add_run_arguments, comma_list, git_commit, invoked_as
+from benchmarks.policies_report import (  # noqa: F401  (re-exported: the leaderboard's report lives there)
+    EVASION_THRESHOLD,
+    METRICS,
+    PLOT_FILE,
+    SUMMARY_FILE,
+    leaderboard,
+    mean_ranks,
+    write_leaderboard,
+)
+from benchmarks.sweep import (
+    SweepCell,
+    add_loop_option_arguments,
+    build_backend,
+    check_same_options,
+    loop_options,
+    make_cells,
+    option_values,
+    run_sweep,
+)
 
 RESULTS_FILE = "policies_results.csv"
-SUMMARY_FILE = "policies_summary.md"
-PLOT_FILE = "policies_leaderboard.png"
 DEFAULT_ALGOS = ("ppo", "sac", "td3", "random", "gradient")
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "policies"
-EVASION_THRESHOLD = 0.5  # a sample "evades" when the detector's P(anomaly) is below this
 COLUMNS = (
-    "dataset", "algo", "la", "seed", "budget", "status", "evasion_rate", "miss_probability",
+    "dataset", "algo", "la", "seed", "budget", "status", "final_reward", "evasion_rate", "miss_probability",
     "threshold_evasion_rate", "kept_evasion_rate", "final_detector_evasion_rate", "entropy_gain",
     "pairwise_distance", "distinct_fraction", "auc_roc", "control_auc_roc", "auc_gain", "auc_pr",
     "control_auc_pr", "n_generated", "n_kept", "n_train", "n_test", "n_features", "n_labeled_anomalies",
-    "wall_seconds", "control_seconds", "deterministic", "commit", "error",
+    "wall_seconds", "control_seconds", "deterministic", "deploy", "synthetic_gate", "env_kwargs", "commit",
+    "error",
 )  # fmt: skip
+OPTION_COLUMNS = ("deploy", "synthetic_gate", "env_kwargs")  # one value per results folder (not in the key)
 KEY_COLUMNS = ("dataset", "algo", "la", "seed", "budget")
-# Leaderboard metrics: (column, header, higher is better, shown as AUC points).
-METRICS = (
-    ("evasion_rate", "evasion (final policy)", True, False),
-    ("miss_probability", "miss prob. (final policy)", True, False),
-    ("threshold_evasion_rate", "evasion @ own threshold", True, False),
-    ("kept_evasion_rate", "evasion (kept set)", True, False),
-    ("entropy_gain", "entropy gain", True, False),
-    ("pairwise_distance", "pairwise dist.", True, False),
-    ("auc_gain", "AUC-ROC gain (points)", True, True),
-    ("wall_seconds", "wall s", False, False),
-)
-RANKED = ("auc_gain", "evasion_rate", "entropy_gain", "wall_seconds")
 
-# evaluate(cell, data_dir, deterministic, device) -> the cell's metric columns (raises on failure)
-EvaluateFn = Callable[[SweepCell, str | None, bool, str], dict[str, Any]]
+# evaluate(cell, data_dir, deterministic, device, options) -> the cell's metric columns (raises on failure)
+EvaluateFn = Callable[[SweepCell, str | None, bool, str, Any], dict[str, Any]]
 
 
 # ----------------------------------------------------------------------------------------------- metrics
@@ -145,13 +162,26 @@ def _split(dataset: str, data_dir: str | None, la: float, seed: int) -> Any:
 
 
 @functools.lru_cache(maxsize=16)
-def _control(dataset: str, data_dir: str | None, la: float, seed: int, budget: Any, device: str) -> dict:
-    """Test metrics of the no-augmentation control; identical for every algo, so computed once."""
+def _control(
+    dataset: str, data_dir: str | None, la: float, seed: int, budget: Any, device: str, deploy: str
+) -> dict:
+    """Test metrics of the no-augmentation control; identical for every algo, so computed once.
+
+    It depends on the deployment detector (``deploy``) but not on the gate or the env settings.
+    """
+    from agents.config import LoopOptions
     from agents.loop import auc_scores, fit_deployment_control
 
     split = _split(dataset, data_dir, la, seed)
     started = time.perf_counter()
-    control = fit_deployment_control(split.X_train, split.y_train, budget=budget, seed=seed, device=device)
+    control = fit_deployment_control(
+        split.X_train,
+        split.y_train,
+        budget=budget,
+        seed=seed,
+        options=LoopOptions(deploy=deploy),
+        device=device,
+    )
     scores = auc_scores(split.y_test, control.decision_function(split.X_test))
     return {
         "control_auc_roc": scores["auc_roc"],
@@ -171,10 +201,60 @@ def agent_settings(algo: str, budget: str) -> tuple[Any, dict[str, Any]]:
     return resolve_agent_settings(TrainConfig(algo=algo, budget=budget), raw)
 
 
+def env_config(budget: Any, seed: int, options: Any) -> Any:
+    """The :class:`hydra_env.EnvConfig` the loop's env runs with (as :func:`agents.loop.make_env` builds it)."""
+    from hydra_env import EnvConfig
+
+    return EnvConfig(
+        seed=seed, latent_dim=budget.latent_dim, episode_length=budget.episode_length, **options.env_kwargs
+    )
+
+
+def final_reward(
+    frozen: Any, X: np.ndarray, X_train: np.ndarray, y_train: np.ndarray, config: Any, device: str = "cpu"
+) -> float | None:
+    """Mean env reward of rows ``X`` under the frozen reference detector (``None`` when ``X`` is empty).
+
+    The reward is the env's own (:class:`hydra_env.rewards.Reward` with ``config``'s weights, k and
+    decay, at round 0), with the reference normals and labeled anomalies of the part of the training
+    split the env saw: the loop's fit part (:func:`agents.loop.carve_validation`, 20%, seeded).
+    """
+    import types
+
+    import torch
+
+    from agents.loop import carve_validation
+    from hydra_env.core import reference_normals
+    from hydra_env.rewards import Reward, anomaly_probability
+
+    if len(X) == 0:
+        return None
+    X_fit, y_fit, _, _ = carve_validation(
+        np.asarray(X_train, dtype=np.float64), np.asarray(y_train).astype(np.int64).ravel(), 0.2, config.seed
+    )
+    fit = types.SimpleNamespace(X_train=X_fit, y_train=y_fit)
+    reward = Reward(
+        config.reward_weights, reference_normals(fit, config.seed), X_fit[y_fit == 1],
+        k=config.entropy_k, decay=config.entropy_decay, device=device,
+    )  # fmt: skip
+    reward.refresh(frozen, 0)
+    with torch.inference_mode():
+        x = torch.as_tensor(np.asarray(X, dtype=np.float32), device=device)
+        value, _ = reward(x, anomaly_probability(frozen, x).to(x.dtype))
+    return float(value.mean())
+
+
 def evaluate_policy(
-    cell: SweepCell, data_dir: str | None, deterministic: bool = False, device: str = "cpu"
+    cell: SweepCell,
+    data_dir: str | None,
+    deterministic: bool = False,
+    device: str = "cpu",
+    options: Any = None,
 ) -> dict[str, Any]:
     """Runs one cell (loop, frozen reference, fresh generation, control); returns its metric columns.
+
+    Args:
+        options: :class:`agents.config.LoopOptions` of the loop and the control (default: the package's).
 
     Raises:
         Whatever the data loading or the loop raises (the cell function records it as a failure).
@@ -182,9 +262,10 @@ def evaluate_policy(
     import stable_baselines3  # noqa: F401  (imported before the clock starts: the first cell pays no import)
 
     from agents.checkpoint import latest_checkpoint, load_checkpoint
+    from agents.config import LoopOptions
     from agents.loop import auc_scores, seed_round, swift_hydra_loop
-    from hydra_env import EnvConfig
 
+    options = options or LoopOptions()
     split = _split(cell.dataset, data_dir, cell.la, cell.seed)
     budget, algo_kwargs = agent_settings(cell.algo, cell.budget)
     started = time.perf_counter()
@@ -198,7 +279,7 @@ def evaluate_policy(
 
         result = swift_hydra_loop(
             split.X_train, split.y_train, algo=cell.algo, budget=budget, seed=cell.seed,
-            algo_kwargs=algo_kwargs, deterministic=deterministic, run_dir=run_dir,
+            algo_kwargs=algo_kwargs, options=options, deterministic=deterministic, run_dir=run_dir,
             on_round_end=keep_reference, device=device,
         )  # fmt: skip
     if "detector" not in reference:
@@ -210,11 +291,13 @@ def evaluate_policy(
         generated, _ = result.policy.generate(budget.candidates_per_round, deterministic=deterministic)
     test = auc_scores(split.y_test, result.detector.decision_function(split.X_test))
     anomalies = split.X_train[np.asarray(split.y_train) == 1]
+    config = env_config(budget, cell.seed, options)
     row = {
+        "final_reward": final_reward(frozen, generated, split.X_train, split.y_train, config, device),
         **evasion_metrics(frozen, generated),
         "kept_evasion_rate": evasion_rate(frozen, result.kept_X),
         "final_detector_evasion_rate": evasion_rate(result.loop_detector, generated),
-        **diversity(generated, anomalies, k=EnvConfig().entropy_k),
+        **diversity(generated, anomalies, k=config.entropy_k),
         "auc_roc": test["auc_roc"],
         "auc_pr": test["auc_pr"],
         "n_generated": len(generated),
@@ -226,7 +309,7 @@ def evaluate_policy(
         "deterministic": deterministic,
     }
     row["wall_seconds"] = time.perf_counter() - started
-    row |= _control(cell.dataset, data_dir, cell.la, cell.seed, budget, device)
+    row |= _control(cell.dataset, data_dir, cell.la, cell.seed, budget, device, options.deploy)
     if row["auc_roc"] is not None and row["control_auc_roc"] is not None:
         row["auc_gain"] = row["auc_roc"] - row["control_auc_roc"]
     return row
@@ -234,189 +317,22 @@ def evaluate_policy(
 
 def policy_cell_fn(
     data_dir: str | None, commit: str = "", *, deterministic: bool = False, device: str = "cpu",
-    evaluate: EvaluateFn | None = None,
+    evaluate: EvaluateFn | None = None, options: Any = None,
 ) -> Callable[[SweepCell], dict[str, Any]]:  # fmt: skip
     """The function a backend runs per cell: its CSV row, ``status=failed`` with the error if it raised."""
+    from agents.config import LoopOptions
+
     evaluate = evaluate or evaluate_policy
+    options = options or LoopOptions()
 
     def fn(cell: SweepCell) -> dict[str, Any]:
-        base = cell.row() | {"commit": commit, "deterministic": deterministic}
+        base = cell.row() | {"commit": commit, "deterministic": deterministic} | option_values(options)
         try:
-            return base | evaluate(cell, data_dir, deterministic, device) | {"status": "ok"}
+            return base | evaluate(cell, data_dir, deterministic, device, options) | {"status": "ok"}
         except Exception as err:  # one failing cell must not stop the leaderboard
             return base | {"status": "failed", "error": ray_backend.error_text(err)}
 
     return fn
-
-
-# ----------------------------------------------------------------------------------------------- report
-def _values(rows: Sequence[dict[str, str]], column: str) -> list[float]:
-    return [float(r[column]) for r in rows if r.get(column) not in (None, "")]
-
-
-def _mean_std(values: list[float], scale: float = 1.0, digits: int = 3) -> str:
-    if not values:
-        return "–"
-    return f"{scale * np.mean(values):.{digits}g} ± {scale * np.std(values):.{digits}g}"
-
-
-def mean_ranks(rows: Sequence[dict[str, str]], column: str, higher_is_better: bool) -> dict[str, float]:
-    """Mean rank per algo (1 = best) over the (dataset, la, seed) blocks every algo completed."""
-    from scipy.stats import rankdata
-
-    blocks: dict[tuple[str, str, str], dict[str, float]] = {}
-    for r in rows:
-        if r.get("status") == "ok" and r.get(column) not in (None, ""):
-            blocks.setdefault((r["dataset"], r["la"], r["seed"]), {})[r["algo"]] = float(r[column])
-    algos = sorted({r["algo"] for r in rows if r.get("status") == "ok"})
-    complete = [b for b in blocks.values() if set(b) == set(algos)]
-    if not complete or not algos:
-        return {}
-    sign = -1.0 if higher_is_better else 1.0
-    ranks = np.vstack([rankdata([sign * b[a] for a in algos]) for b in complete])
-    return dict(zip(algos, ranks.mean(axis=0), strict=True))
-
-
-def leaderboard(rows: Sequence[dict[str, str]]) -> list[dict[str, Any]]:
-    """One entry per algo (ok rows of one budget), best mean rank on AUC gain first."""
-    ok = [r for r in rows if r.get("status") == "ok"]
-    ranks = {c: mean_ranks(ok, c, higher) for c, _, higher, _ in METRICS if c in RANKED}
-    entries = []
-    for algo in dict.fromkeys(r["algo"] for r in rows):
-        mine = [r for r in ok if r["algo"] == algo]
-        entry: dict[str, Any] = {"algo": algo, "ok": len(mine)}
-        entry["failed"] = sum(1 for r in rows if r["algo"] == algo and r.get("status") != "ok")
-        entry |= {c: _values(mine, c) for c, *_ in METRICS}
-        # The plot uses evasion at the detector's own threshold: at small la the 0.5 rate saturates at 1.
-        paired = [
-            r for r in mine
-            if r.get("threshold_evasion_rate") not in (None, "") and r.get("auc_gain") not in (None, "")
-        ]  # fmt: skip
-        entry["cells"] = [(float(r["threshold_evasion_rate"]), float(r["auc_gain"])) for r in paired]
-        entry["ranks"] = {c: ranks[c].get(algo) for c in RANKED}
-        entries.append(entry)
-
-    def order(e: dict[str, Any]) -> tuple[float, float]:
-        gain = e["ranks"]["auc_gain"]
-        mean_gain = np.mean(e["auc_gain"]) if e["auc_gain"] else -np.inf
-        return (gain if gain is not None else np.inf, -mean_gain)
-
-    return sorted(entries, key=order)
-
-
-def _plot(by_budget: dict[str, list[dict[str, Any]]], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(len(by_budget), 2, figsize=(11, 4 * len(by_budget)), squeeze=False)
-    for (budget, entries), (scatter, bars) in zip(by_budget.items(), axes, strict=True):
-        colors = {e["algo"]: f"C{i % 10}" for i, e in enumerate(entries)}
-        shown = [e for e in entries if e["cells"]]
-        for e in shown:
-            evasion, gains = np.asarray(e["cells"]).T
-            gains = 100 * gains
-            scatter.scatter(evasion, gains, color=colors[e["algo"]], alpha=0.25, s=14)
-            scatter.errorbar(
-                evasion.mean(), gains.mean(), xerr=evasion.std(), yerr=gains.std(), fmt="o",
-                color=colors[e["algo"]], capsize=3, label=e["algo"],
-            )  # fmt: skip
-        scatter.set_xlim(-0.03, 1.03)
-        scatter.axhline(0, color="black", lw=0.8)
-        scatter.set_xlabel("evasion of the final policy vs the frozen detector (at its own threshold)")
-        scatter.set_ylabel("test AUC-ROC gain over control (points)")
-        scatter.set_title(f"budget {budget}: mean ± std (faint: cells)", fontsize=10)
-        scatter.grid(alpha=0.3)
-        if shown:
-            scatter.legend(fontsize=8)
-        timed = [e for e in entries if e["wall_seconds"]]
-        y = np.arange(len(timed))
-        bars.barh(
-            y, [np.mean(e["wall_seconds"]) for e in timed], xerr=[np.std(e["wall_seconds"]) for e in timed],
-            color=[colors[e["algo"]] for e in timed], alpha=0.8,
-        )  # fmt: skip
-        bars.set_yticks(y, [e["algo"] for e in timed])
-        bars.invert_yaxis()
-        bars.set_xlabel("wall seconds per cell (Swift Hydra side)")
-        bars.set_title(f"budget {budget}: wall time, mean ± std", fontsize=10)
-    fig.tight_layout()
-    atomic_write(path, lambda p: fig.savefig(p, format="png", dpi=110))
-    plt.close(fig)
-
-
-_DEFINITIONS = (
-    "- Values: mean ± std over every ok cell (datasets x seeds). Ranks: mean rank (1 = best) over the "
-    "(dataset, la, seed) blocks every algo completed; rows sorted by the AUC-gain rank.",
-    f"- Evasion: share of samples with P(anomaly) < {EVASION_THRESHOLD} under the frozen reference "
-    "detector (in-loop detector after pre-training, before augmentation); miss prob.: mean 1 - P(anomaly) "
-    "under it; evasion @ own threshold: share it labels normal with `predict` (its `threshold_`). "
-    "*Final policy*: fresh samples of the policy after the last round; *kept set*: every synthetic "
-    "anomaly added to the training set.",
-    "- Entropy gain: mean k-NN entropy gain (`KNNEntropyGain`) of the fresh samples against the real "
-    "labeled anomalies (log 2 = typical spacing, 0 = copies). Pairwise dist.: mean pairwise Euclidean "
-    "distance of the fresh samples / sqrt(n_features), scaled features.",
-    "- AUC-ROC gain: deployment detector minus the no-augmentation control, test split, AUC points. "
-    "Wall s: the Swift Hydra side of a cell (loop with round checkpoints, deployment detector, "
-    "generation), control excluded; the first cell of a process also pays a one-off torch warm-up.",
-)
-
-
-def _budget_section(budget: str, entries: list[dict[str, Any]], ok: list[dict[str, str]]) -> list[str]:
-    lines = [f"## Budget `{budget}`", ""]
-    header = "| algo | cells ok | failed | " + " | ".join(h for _, h, _, _ in METRICS)
-    header += " | rank AUC gain | rank evasion | rank entropy | rank wall |"
-    lines += [header, "| --- | ---: | ---: |" + " ---: |" * (len(METRICS) + len(RANKED))]
-    for e in entries:
-        cells = [_mean_std(e[c], 100.0 if points else 1.0) for c, _, _, points in METRICS]
-        ranks = ["–" if e["ranks"][c] is None else f"{e['ranks'][c]:.2f}" for c in RANKED]
-        lines.append(f"| {e['algo']} | {e['ok']} | {e['failed']} | " + " | ".join(cells + ranks) + " |")
-    algos = [e["algo"] for e in entries]
-    lines += ["", f"### AUC-ROC gain (points) per dataset, mean over seeds, budget `{budget}`", ""]
-    lines += ["| dataset | " + " | ".join(algos) + " |", "| --- |" + " ---: |" * len(algos)]
-    for d in sorted({r["dataset"] for r in ok if r["budget"] == budget}):
-        cells = []
-        for a in algos:
-            gains = _values(
-                [r for r in ok if (r["budget"], r["dataset"], r["algo"]) == (budget, d, a)], "auc_gain"
-            )
-            cells.append(f"{100 * np.mean(gains):.2f}" if gains else "–")
-        lines.append(f"| {d} | " + " | ".join(cells) + " |")
-    return [*lines, ""]
-
-
-def write_leaderboard(rows: Sequence[dict[str, str]], out: str | Path, *, command: str, commit: str) -> Path:
-    """Writes ``policies_summary.md`` and ``policies_leaderboard.png`` from CSV rows; returns the md path."""
-    out = Path(out)
-    rows = [dict(r) for r in rows]
-    ok = [r for r in rows if r.get("status") == "ok"]
-    failed = [r for r in rows if r.get("status") != "ok"]
-    by_budget = {
-        b: leaderboard([r for r in rows if r["budget"] == b])
-        for b in dict.fromkeys(r["budget"] for r in rows)
-    }
-    datasets, las = sorted({r["dataset"] for r in rows}), sorted({r["la"] for r in rows})
-    seeds = sorted({r["seed"] for r in rows}, key=int)
-    lines = [
-        "# Generation-policy leaderboard", "", f"- Command: `{command}`", f"- Commit: `{commit}`",
-        f"- Generated: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
-        f"- Cells: {len(ok)} ok, {len(failed)} failed; datasets: {', '.join(datasets)}; "
-        f"la: {', '.join(las)}; seeds: {' '.join(seeds)}", *_DEFINITIONS, "",
-    ]  # fmt: skip
-    for budget, entries in by_budget.items():
-        lines += _budget_section(budget, entries, ok)
-    if by_budget:
-        _plot(by_budget, out / PLOT_FILE)
-        lines += [f"![evasion vs AUC gain, and wall time per algo]({PLOT_FILE})", ""]
-    if failed:
-        lines += ["## Failed cells", ""]
-        for r in failed:
-            cell = f"{r['dataset']} {r['algo']} la={r['la']} seed={r['seed']} {r['budget']}"
-            lines.append(f"- {cell}: `{r.get('error', '')}`")
-        lines.append("")
-    path = out / SUMMARY_FILE
-    atomic_write(path, lambda p: Path(p).write_text("\n".join(lines)))
-    return path
 
 
 # ----------------------------------------------------------------------------------------------- command line
@@ -441,6 +357,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         help="mean actions when generating (default: sample); not part of the cell key, so use another --out",
     )
     parser.add_argument("--device", default="cpu", help="torch device of the VAE and detectors")
+    add_loop_option_arguments(parser)
     return add_run_arguments(parser)
 
 
@@ -453,10 +370,13 @@ def run(args: argparse.Namespace, evaluate: EvaluateFn | None = None) -> Path:
     backend = build_backend(
         args.backend, progress=not args.no_progress, options=ray_backend.backend_options(args)
     )
+    options = loop_options(args)
+    check_same_options(store, option_values(options), OPTION_COLUMNS)
     commit = git_commit()
     fn = policy_cell_fn(
-        args.data_dir, commit, deterministic=args.deterministic, device=args.device, evaluate=evaluate
-    )
+        args.data_dir, commit, deterministic=args.deterministic, device=args.device, evaluate=evaluate,
+        options=options,
+    )  # fmt: skip
     run_sweep(cells, fn, store, backend, retry_failed=args.retry_failed)
     command = getattr(args, "command", None) or "python -m benchmarks.policies (called from Python)"
     return write_leaderboard(list(store.rows.values()), out, command=command, commit=commit)

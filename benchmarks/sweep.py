@@ -17,6 +17,7 @@ that raises, or whose Ray task dies, is recorded as ``status=failed`` with its e
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import sys
 import tempfile
@@ -41,8 +42,10 @@ RESULTS_FILE = "sweep_results.csv"
 COLUMNS = (
     "dataset", "algo", "la", "seed", "budget", "status", "auc_roc", "auc_pr", "control_auc_roc",
     "control_auc_pr", "delta_auc_roc", "n_train", "n_test", "n_features", "n_labeled_anomalies",
-    "n_synthetic_kept", "wall_seconds", "run_dir", "commit", "error",
+    "n_synthetic_kept", "wall_seconds", "deploy", "synthetic_gate", "env_kwargs", "run_dir", "commit", "error",
 )  # fmt: skip
+# The run's LoopOptions: one value per results folder (not part of the cell key; see check_same_options).
+OPTION_COLUMNS = ("deploy", "synthetic_gate", "env_kwargs")
 KEY_COLUMNS = ("dataset", "algo", "la", "seed", "budget")
 
 # train(config, run_dir, resume) -> the summary dict of agents.experiment.run
@@ -110,8 +113,9 @@ def summary_row(summary: dict[str, Any]) -> dict[str, Any]:
 
 
 def sweep_cell_fn(
-    data_dir: str | None, runs_dir: str | None, commit: str = "", train: TrainFn | None = None
-) -> Callable[[SweepCell], dict[str, Any]]:
+    data_dir: str | None, runs_dir: str | None, commit: str = "", train: TrainFn | None = None,
+    options: Any = None,
+) -> Callable[[SweepCell], dict[str, Any]]:  # fmt: skip
     """The function a backend runs per cell; it returns the cell's CSV row and never raises an Exception.
 
     Args:
@@ -120,8 +124,12 @@ def sweep_cell_fn(
             temporary folder, deleted after the cell.
         commit: Code version recorded in every row.
         train: The cell body (default :func:`train_experiment`); tests pass a fast stand-in.
+        options: :class:`agents.config.LoopOptions` of every run (default: the package's).
     """
+    from agents.config import LoopOptions
+
     train = train or train_experiment
+    options = options or LoopOptions()
     # The control depends on (dataset, la, seed, budget) only, not on the algo: train it once per
     # process and reuse it for the other algos (a Ray worker may still train it again; same numbers).
     controls: dict[tuple, dict[str, Any]] = {}
@@ -129,14 +137,14 @@ def sweep_cell_fn(
     def fn(cell: SweepCell) -> dict[str, Any]:
         from agents.config import TrainConfig
 
-        base = cell.row() | {"commit": commit}
-        control_key = (cell.dataset, cell.la, cell.seed, cell.budget)
+        base = cell.row() | {"commit": commit} | option_values(options)
+        control_key = (cell.dataset, cell.la, cell.seed, cell.budget, options.deploy)
         known_control = controls.get(control_key)
         started = time.perf_counter()
         try:
             config = TrainConfig(
                 dataset=cell.dataset, algo=cell.algo, la=cell.la, seed=cell.seed, budget=cell.budget,
-                data_dir=data_dir, control=known_control is None, progress=False,
+                data_dir=data_dir, options=options, control=known_control is None, progress=False,
             )  # fmt: skip
             if runs_dir is None:
                 with tempfile.TemporaryDirectory(prefix="swift-hydra-sweep-") as tmp:
@@ -159,6 +167,70 @@ def sweep_cell_fn(
         return row
 
     return fn
+
+
+def option_values(options: Any) -> dict[str, str]:
+    """The CSV fields (``OPTION_COLUMNS``) recording a run's :class:`agents.config.LoopOptions`."""
+    return {
+        "deploy": options.deploy,
+        "synthetic_gate": str(bool(options.synthetic_gate)),
+        "env_kwargs": json.dumps(options.env_kwargs, sort_keys=True) if options.env_kwargs else "",
+    }
+
+
+def check_same_options(store: ResultStore, values: dict[str, str], columns: Sequence[str]) -> None:
+    """Refuses to add cells run with other options to a results file (they are not in the cell key).
+
+    Rows without the option columns (written before they existed) are not checked.
+
+    Raises:
+        ValueError: Naming the first differing option and its recorded value.
+    """
+    for row in store.rows.values():
+        if not row.get("deploy"):  # an older row: its options were not recorded
+            continue
+        for column in columns:
+            if row.get(column, "") != values[column]:
+                raise ValueError(
+                    f"{store.path} holds cells run with {column}={row.get(column) or '(none)'}, not "
+                    f"{values[column] or '(none)'}; use another --out for other options"
+                )
+
+
+def add_loop_option_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--env-kwargs``, ``--deploy`` and ``--synthetic-gate/--no-synthetic-gate`` (the run's LoopOptions)."""
+    from agents.config import LoopOptions
+    from agents.deploy import DEPLOY_CHOICES
+    from benchmarks.adbench import add_env_kwargs_argument
+
+    add_env_kwargs_argument(parser)
+    parser.add_argument(
+        "--deploy", choices=list(DEPLOY_CHOICES), default=LoopOptions.deploy,
+        help=f"deployment detector of Swift Hydra and of the control (default: {LoopOptions.deploy})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--synthetic-gate", action=argparse.BooleanOptionalAction, default=LoopOptions.synthetic_gate,
+        help="let validation evidence decide whether kept synthetic anomalies join the deployment fit "
+        "(--no-synthetic-gate: they always do)",
+    )  # fmt: skip
+
+
+def loop_options(args: argparse.Namespace) -> Any:
+    """The validated :class:`agents.config.LoopOptions` of ``args``.
+
+    Raises:
+        ValueError: Naming a bad option (an unknown ``--env-kwargs`` field included).
+    """
+    from agents.config import LoopOptions
+
+    options = LoopOptions(
+        deploy=args.deploy, synthetic_gate=args.synthetic_gate, env_kwargs=dict(args.env_kwargs)
+    )
+    try:
+        options.validate()
+    except TypeError as err:  # EnvConfig names an unknown field with a TypeError
+        raise ValueError(f"--env-kwargs: {err}") from err
+    return options
 
 
 def build_backend(name: str, *, progress: bool, options: dict[str, Any] | None = None) -> Any:
@@ -260,6 +332,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         action="store_true",
         help="keep only the CSV rows (no checkpoints, no resume mid-run)",
     )
+    add_loop_option_arguments(parser)
     return add_run_arguments(parser)
 
 
@@ -293,8 +366,10 @@ def run(args: argparse.Namespace, train: TrainFn | None = None) -> Path:
     backend = build_backend(
         args.backend, progress=not args.no_progress, options=ray_backend.backend_options(args)
     )
+    options = loop_options(args)
+    check_same_options(store, option_values(options), OPTION_COLUMNS)
     commit = git_commit()
-    fn = sweep_cell_fn(data_dir, runs_dir, commit=commit, train=train)
+    fn = sweep_cell_fn(data_dir, runs_dir, commit=commit, train=train, options=options)
     run_sweep(cells, fn, store, backend, retry_failed=args.retry_failed)
     command = getattr(args, "command", None) or "python -m benchmarks.sweep (called from Python)"
     write_summary(list(store.rows.values()), out, command=command, commit=commit)

@@ -69,6 +69,9 @@ def test_tiny_run_writes_one_row_per_cell_with_metrics_in_range(tiny_run):
             float(r["auc_roc"]) - float(r["control_auc_roc"]), abs=1e-5
         )
         assert float(r["wall_seconds"]) > 0.0 and r["commit"]
+        # The default reward (miss + novelty + 0.5 entropy) of fresh samples: finite, within its terms' range.
+        assert 0.0 <= float(r["final_reward"]) <= 2.0 + 0.5 * math.log(1e6)
+        assert (r["deploy"], r["synthetic_gate"], r["env_kwargs"]) == ("catboost", "True", "")
     # The control depends only on (dataset, la, seed, budget): one value for every algo.
     assert len({r["control_auc_roc"] for r in rows}) == 1
 
@@ -77,6 +80,8 @@ def test_tiny_run_writes_leaderboard_with_command_commit_and_plot(tiny_run):
     summary = (tiny_run / policies.SUMMARY_FILE).read_text()
     assert "- Command: `python -m benchmarks.policies --algos random,gradient,ppo --datasets wdbc" in summary
     assert "- Commit: `" in summary and "- Cells: 3 ok, 0 failed" in summary
+    assert "- Options: deploy=catboost, synthetic gate=True, env_kwargs={}" in summary
+    assert "### Uncertainty, budget `tiny`" in summary and "- Reward vs value:" in summary
     for algo in ("random", "gradient", "ppo"):
         assert f"| {algo} | 1 | 0 |" in summary
     assert f"]({policies.PLOT_FILE})" in summary
@@ -86,7 +91,7 @@ def test_tiny_run_writes_leaderboard_with_command_commit_and_plot(tiny_run):
 def test_rerun_skips_finished_cells_and_runs_only_new_ones(tiny_run):
     calls: list[tuple[str, str, int]] = []
 
-    def fake(cell, data_dir, deterministic, device):
+    def fake(cell, data_dir, deterministic, device, options):
         calls.append((cell.dataset, cell.algo, cell.seed))
         return {"evasion_rate": 0.5, "auc_roc": 0.9, "control_auc_roc": 0.8, "auc_gain": 0.1} | SIZES
 
@@ -100,7 +105,7 @@ def test_rerun_skips_finished_cells_and_runs_only_new_ones(tiny_run):
 
 
 def test_failing_cell_is_recorded_and_the_run_goes_on(tmp_path):
-    def fake(cell, data_dir, deterministic, device):
+    def fake(cell, data_dir, deterministic, device, options):
         if cell.algo == "sac":
             raise RuntimeError("boom in sac")
         return {"evasion_rate": 0.25, "auc_roc": 0.9, "control_auc_roc": 0.85, "auc_gain": 0.05} | SIZES
@@ -202,3 +207,179 @@ def test_diversity_of_copies_and_of_a_spread_set():
     assert spread["pairwise_distance"] == pytest.approx(1.0 / math.sqrt(2))
     assert spread["distinct_fraction"] == 1.0
     assert spread["entropy_gain"] == pytest.approx(0.5 * math.log(2.0))  # one copy (0), one at spacing 1
+
+
+# ----------------------------------------------------------------------------------------------- final reward
+class _Fixed:
+    """A detector whose P(anomaly) is the first feature (no torch hot path: the numpy fallback)."""
+
+    def predict_proba(self, X):
+        X = np.asarray(X)
+        return np.column_stack([1 - X[:, 0], X[:, 0]])
+
+
+def _train_split(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(0.0, 0.5, size=(60, 3))
+    y = np.zeros(60, dtype=np.int64)
+    y[:6] = 1
+    X[:6, 0] = rng.uniform(0.6, 1.0, size=6)
+    return X, y
+
+
+def test_final_reward_is_the_envs_reward_under_the_frozen_detector():
+    from hydra_env import EnvConfig
+
+    X_train, y_train = _train_split()
+    generated = np.array([[0.1, 0.2, 0.3], [0.9, 0.5, 0.5], [0.3, 0.3, 0.3]], dtype=np.float32)
+    # miss_proba alone: the reward is 1 - P(anomaly), so the mean is known.
+    config = EnvConfig(seed=1, reward_weights="miss_proba:1")
+    value = policies.final_reward(_Fixed(), generated, X_train, y_train, config)
+    assert value == pytest.approx(1 - np.mean([0.1, 0.9, 0.3]), abs=1e-6)
+    assert policies.final_reward(_Fixed(), generated[:0], X_train, y_train, config) is None
+    # miss (a rank among the fit part's normals): a row more anomalous than every normal earns 0,
+    # a row more normal than every normal earns 1.
+    rank = EnvConfig(seed=1, reward_weights="miss:1")
+    extremes = np.array([[0.99, 0.2, 0.2], [0.0, 0.2, 0.2]], dtype=np.float32)
+    assert policies.final_reward(_Fixed(), extremes[:1], X_train, y_train, rank) == 0.0
+    assert policies.final_reward(_Fixed(), extremes[1:], X_train, y_train, rank) == 1.0
+    # The weights come from the run's env settings: doubling them doubles the reward.
+    double = EnvConfig(seed=1, reward_weights="miss_proba:2")
+    assert policies.final_reward(_Fixed(), generated, X_train, y_train, double) == pytest.approx(2 * value)
+
+
+def test_env_config_applies_env_kwargs_over_the_loops_settings():
+    from agents.config import LoopOptions, get_budget
+
+    budget = get_budget("tiny")
+    options = LoopOptions(env_kwargs={"reward_weights": "miss:1,novelty:0.5", "entropy_k": 5})
+    config = policies.env_config(budget, 3, options)
+    assert config.reward_weights == {"miss": 1.0, "novelty": 0.5}
+    assert (config.entropy_k, config.seed, config.latent_dim) == (5, 3, budget.latent_dim)
+
+
+def test_control_cache_key_includes_the_deployment_detector(monkeypatch):
+    import types
+
+    import agents.loop
+
+    calls: list[str] = []
+
+    class Control:
+        def decision_function(self, X):
+            return X[:, 0]
+
+    def fake_control(X, y, *, budget, seed, options, device):
+        calls.append(options.deploy)
+        return Control()
+
+    X, y = _train_split()
+    split = types.SimpleNamespace(X_train=X, y_train=y, X_test=X, y_test=y)
+    monkeypatch.setattr(policies, "_split", lambda *args: split)
+    monkeypatch.setattr(agents.loop, "fit_deployment_control", fake_control)
+    policies._control.cache_clear()
+    try:
+        for deploy in ("catboost", "lightgbm", "catboost"):
+            policies._control("fake", None, 0.1, 1, "tiny", "cpu", deploy)
+    finally:
+        policies._control.cache_clear()
+    assert calls == ["catboost", "lightgbm"]
+
+
+# ----------------------------------------------------------------------------------------------- options
+def test_options_reach_the_cells_and_are_recorded(tmp_path):
+    seen = []
+
+    def fake(cell, data_dir, deterministic, device, options):
+        seen.append(options)
+        return {"auc_roc": 0.9, "control_auc_roc": 0.8, "auc_gain": 0.1, "final_reward": 0.5} | SIZES
+
+    extra = (
+        "--deploy",
+        "lightgbm",
+        "--no-synthetic-gate",
+        "--env-kwargs",
+        "reward_weights=miss:1,novelty:0.5",
+    )
+    argv = _argv(tmp_path, "random,gradient", *extra)
+    args = _args(argv)
+    args.command = "python -m benchmarks.policies " + " ".join(argv)
+    summary = policies.run(args, evaluate=fake).read_text()
+    assert [(o.deploy, o.synthetic_gate, o.env_kwargs) for o in seen] == 2 * [
+        ("lightgbm", False, {"reward_weights": "miss:1,novelty:0.5"})
+    ]
+    rows = _rows(tmp_path / policies.RESULTS_FILE)
+    assert {(r["deploy"], r["synthetic_gate"], r["env_kwargs"]) for r in rows} == {
+        ("lightgbm", "False", '{"reward_weights": "miss:1,novelty:0.5"}')
+    }
+    assert "--deploy lightgbm --no-synthetic-gate --env-kwargs reward_weights=miss:1,novelty:0.5" in summary
+    assert '- Options: deploy=lightgbm, synthetic gate=False, env_kwargs={"reward_weights"' in summary
+    # The options are not in the cell key: the same folder refuses cells run with other ones.
+    with pytest.raises(ValueError, match="deploy=lightgbm, not catboost; use another --out"):
+        policies.run(_args(_argv(tmp_path, "random,ppo")), evaluate=fake)
+    assert len(seen) == 2
+
+
+def test_bad_options_exit_2_before_any_cell(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        policies.main(_argv(tmp_path, "random", "--env-kwargs", "no_such_field=1"))
+    assert exit_info.value.code == 2 and "no_such_field" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        policies.main(_argv(tmp_path, "random", "--deploy", "bogus"))
+    assert exit_info.value.code == 2 and "catboost" in capsys.readouterr().err
+    assert not (tmp_path / policies.RESULTS_FILE).exists()
+
+
+# ----------------------------------------------------------------------------------------------- uncertainty
+def _uncertainty_row(text: str, algo: str) -> list[str]:
+    """The cells of ``algo``'s row in the uncertainty table."""
+    section = text.split("### Uncertainty", 1)[1]
+    line = next(ln for ln in section.splitlines() if ln.startswith(f"| {algo} |"))
+    return [c.strip() for c in line.strip(" |").split("|")]
+
+
+def _cell(dataset: str, seed: int, algo: str, reward: float | None, gain: float) -> dict[str, str]:
+    row = _row(dataset, seed, algo, gain)
+    row["final_reward"] = "" if reward is None else str(reward)
+    return row
+
+
+def test_summary_reports_iqm_improvement_paired_gain_and_correlation(tmp_path):
+    rows = []
+    for d, dataset in enumerate(("a", "b", "c")):
+        for seed in (1, 2, 3, 4):
+            base = 0.4 + 0.05 * d + 0.01 * seed
+            rows.append(_cell(dataset, seed, "random", base, 0.001 * seed))
+            # ppo earns 0.1 more reward in every cell, and its AUC gain grows with its reward.
+            rows.append(_cell(dataset, seed, "ppo", base + 0.1, 0.02 + 0.01 * d + 0.001 * seed))
+    text = policies.write_leaderboard(rows, tmp_path, command="cmd", commit="abc").read_text()
+    cells = _uncertainty_row(text, "ppo")
+    assert cells[:2] == ["ppo", "12"]
+    # P(ppo > random) on final reward: ppo wins every seed pair of every dataset (its lowest reward
+    # beats random's highest within each dataset), so the estimate and its CI are exactly 1.
+    assert cells[4] == "1 [1, 1]"
+    assert cells[5] == "1 [1, 1]"
+    random_mean = np.mean([0.4 + 0.05 * d + 0.01 * s for d in range(3) for s in (1, 2, 3, 4)])
+    assert cells[6].startswith("0.1 [0.1, 0.1]") and f"(+{100 * 0.1 / random_mean:.1f}%)" in cells[6]
+    assert _uncertainty_row(text, "random")[4:] == ["–", "–", "–"]
+    assert "- Best policy by mean AUC gain: `ppo`" in text and "it lies above 0" in text
+    assert "- Reward vs value: Spearman ρ = 0.8" in text and "predicts downstream value" in text
+
+
+def test_summary_of_old_rows_without_final_reward_shows_dashes(tmp_path):
+    rows = [
+        _cell(d, s, a, None, g)
+        for d in ("a", "b")
+        for s in (1, 2)
+        for a, g in (("random", 0.0), ("ppo", 0.01))
+    ]
+    for r in rows:
+        for column in ("final_reward", "deploy", "synthetic_gate", "env_kwargs"):
+            del r[column]
+    text = policies.write_leaderboard(rows, tmp_path, command="cmd", commit="abc").read_text()
+    cells = _uncertainty_row(text, "ppo")
+    assert cells[2] == "–" and cells[3] != "–"  # no reward IQM; an AUC-gain IQM
+    assert cells[4] == "–" and cells[5] != "–" and cells[6] == "–"
+    assert "- Options: not recorded (older rows)" in text
+    assert "- Reward vs value: – (needs 3 cells" in text
+    assert (tmp_path / policies.PLOT_FILE).is_file()

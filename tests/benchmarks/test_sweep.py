@@ -163,3 +163,35 @@ def test_real_training_cell(tmp_path):
     assert 0.5 < float(row["auc_roc"]) <= 1.0 and 0.0 < float(row["auc_pr"]) <= 1.0
     assert 0.5 < float(row["control_auc_roc"]) <= 1.0
     assert (Path(row["run_dir"]) / "summary.json").is_file()
+
+
+def test_loop_options_reach_every_run_and_are_recorded(tmp_path):
+    seen: list = []
+    base = fake_training()
+
+    def train(config, run_dir, resume):
+        seen.append(config.options)
+        return base(config, run_dir, resume)
+
+    extra = (
+        "--deploy",
+        "mome",
+        "--no-synthetic-gate",
+        "--env-kwargs",
+        "reward_weights=miss:1",
+        "entropy_k=5",
+    )
+    path = sweep.run(parse(grid(tmp_path, *extra)), train=train)
+    assert {(o.deploy, o.synthetic_gate, json.dumps(o.env_kwargs, sort_keys=True)) for o in seen} == {
+        ("mome", False, '{"entropy_k": 5, "reward_weights": "miss:1"}')
+    }
+    assert len(seen) == 4
+    assert {(r["deploy"], r["synthetic_gate"], r["env_kwargs"]) for r in _rows(path)} == {
+        ("mome", "False", '{"entropy_k": 5, "reward_weights": "miss:1"}')
+    }
+    # Defaults are the package's (LoopOptions): catboost with the gate; another folder for other options.
+    with pytest.raises(ValueError, match="deploy=mome, not catboost"):
+        sweep.run(parse(grid(tmp_path)), train=train)
+    with pytest.raises(ValueError, match="--env-kwargs: .*no_such_field"):
+        sweep.run(parse(grid(tmp_path / "other", "--env-kwargs", "no_such_field=1")), train=train)
+    assert parse(grid(tmp_path)).synthetic_gate is True and parse(grid(tmp_path)).deploy == "catboost"
