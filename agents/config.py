@@ -181,6 +181,27 @@ def get_budget(name: str | Budget, **overrides: Any) -> Budget:
     return budget.replace(**overrides) if overrides else budget
 
 
+RUN_OWNED_ENV_FIELDS: dict[str, str] = {
+    "dataset": "the run's --dataset",
+    "data_dir": "the run's --data-dir",
+    "la": "the run's --la",
+    "seed": "the run's --seed",
+    "device": "the run's --device",
+    "latent_dim": "the budget (--budget-set latent_dim=...)",
+    "episode_length": "the budget (--budget-set episode_length=...)",
+    **{
+        name: "the loop, which builds its own VAE from the budget"
+        for name in ("vae_hidden", "vae_beta", "vae_epochs", "vae_lr", "vae_batch_size", "vae_anomaly_weight")
+    },
+    **{
+        name: "the loop, which builds its own in-loop detector from the budget"
+        for name in ("detector", "detector_epochs", "detector_kwargs")
+    },
+}
+"""``EnvConfig`` fields a Swift Hydra run sets itself (field -> who sets it): not accepted in
+``LoopOptions.env_kwargs``, so no setting is silently ignored or given twice."""
+
+
 @dataclass
 class LoopOptions:
     """What a run decides beyond its budget (shared by :func:`swift_hydra_loop` and ``TrainConfig``).
@@ -193,7 +214,8 @@ class LoopOptions:
             kept (evasion by being normal); 0 keeps everything.
         synthetic_gate: Let held-out evidence decide whether the kept rows join the deployment fit
             (:func:`agents.deploy.choose_synthetic_weight`); False: they always join.
-        env_kwargs: Extra :class:`hydra_env.EnvConfig` fields (``reward_weights``, ``action_scale``...).
+        env_kwargs: Extra :class:`hydra_env.EnvConfig` fields (``reward_weights``, ``action_scale``...);
+            not those in :data:`RUN_OWNED_ENV_FIELDS`, which the run sets itself.
     """
 
     deploy: str = "catboost"
@@ -212,6 +234,11 @@ class LoopOptions:
             raise ValueError(f"synthetic_weight must be a finite number >= 0, got {self.synthetic_weight}")
         if not 0.0 <= self.min_novelty <= 1.0:
             raise ValueError(f"min_novelty must lie in [0, 1], got {self.min_novelty}")
+        owned = sorted(set(self.env_kwargs) & set(RUN_OWNED_ENV_FIELDS))
+        if owned:
+            raise ValueError(
+                f"env setting {owned[0]!r} is set by {RUN_OWNED_ENV_FIELDS[owned[0]]}, not by env_kwargs"
+            )
         EnvConfig.from_kwargs(**self.env_kwargs)
 
 
@@ -235,8 +262,8 @@ class TrainConfig:
         val_fraction: Share of the training split carved out (stratified) for model selection.
         deterministic: Whether generation rollouts use the policy's mean action.
         options: Deployment detector, synthetic weighting, acceptance rule and env settings
-            (:class:`LoopOptions`; from the shell ``--deploy``, ``--synthetic-weight``,
-            ``--min-novelty``, ``--env-kwargs``).
+            (:class:`LoopOptions`; from the shell one flag per field, e.g. ``--deploy``,
+            ``--env-kwargs``, and one per ``EnvConfig`` field, e.g. ``--reward-weights``).
         control: Also train the no-augmentation control (same deployment detector, train only).
         device: Torch device of the VAE and detectors (``cpu``, ``cuda``); the agent stays on the CPU.
         tensorboard: Write SB3 tensorboard logs under ``<run_dir>/tensorboard``.

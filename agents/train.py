@@ -19,11 +19,16 @@ from __future__ import annotations
 
 import argparse
 import ast
+import dataclasses
+import inspect
+import re
 import sys
+import types
+import typing
 from pathlib import Path
 from typing import Any
 
-from agents.config import BUDGETS, LoopOptions, TrainConfig, budget_fields
+from agents.config import BUDGETS, RUN_OWNED_ENV_FIELDS, TrainConfig, budget_fields
 from agents.deploy import DEPLOY_CHOICES
 
 PROG = "swift-hydra train"
@@ -52,84 +57,165 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Adds the ``train`` options to ``parser``."""
+# ----------------------------------------------------------------------------- flags from the dataclasses
+# Every field of TrainConfig, of its nested LoopOptions and of hydra_env.EnvConfig (less the fields the run
+# sets itself, agents.config.RUN_OWNED_ENV_FIELDS) becomes one flag: ``--field-name``, the dataclass's
+# default, its type, and its line of the class docstring's ``Attributes:`` section as help. A new field
+# is a flag with no edit here; _flag_overrides only adds what a type cannot say (choices, a flag name).
+ENV_DEST = "env:"
+"""Namespace prefix of the EnvConfig flags (set only when given, so ``--env-kwargs`` keeps the rest)."""
+ENV_GROUP = "SwiftHydra-v0 settings (EnvConfig)"
+
+
+class _MergeKwargs(argparse.Action):
+    """``KEY=VALUE ...`` pairs (parsed by :func:`parse_kwarg`) merged into a dict; a repeated flag adds keys."""
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: Any = None) -> None:
+        setattr(namespace, self.dest, {**(getattr(namespace, self.dest, None) or {}), **dict(values)})
+
+
+def _literal(text: str) -> Any:
+    """A Python literal when ``text`` is one, else the string."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def _reward_weights(text: str) -> dict[str, float]:
+    from hydra_env.config import parse_weights
+
+    try:
+        return parse_weights(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
+
+
+def _flag_overrides() -> dict[str, dict[str, Any]]:
     from agents.registry import ALGO_CHOICES
 
-    parser.add_argument("--dataset", default="wdbc", help="embedded (wdbc, wine), ADBench name, or .npz path")
-    parser.add_argument(
-        "--algo", default="ppo", choices=ALGO_CHOICES, help="generation policy (default: ppo)"
+    return {
+        "algo": {"choices": ALGO_CHOICES},
+        "budget": {"choices": sorted(BUDGETS)},
+        "budget_overrides": {"flag": "--budget-set", "metavar": "FIELD=VALUE",
+                             "more_help": f" Fields: {', '.join(budget_fields())}."},
+        "deploy": {"choices": sorted(DEPLOY_CHOICES)},
+        "reward_weights": {"type": _reward_weights, "action": "store", "nargs": None, "metavar": "TERM:W,..."},
+    }  # fmt: skip
+
+
+def attribute_docs(cls: type) -> dict[str, str]:
+    """``{field: description}`` from the Google-style ``Attributes:`` section of ``cls``'s docstring."""
+    docs: dict[str, str] = {}
+    lines = iter((inspect.getdoc(cls) or "").splitlines())
+    for line in lines:
+        if line.strip() == "Attributes:":
+            break
+    current = None
+    for line in lines:
+        if line and not line[0].isspace():
+            break  # the next section
+        match = re.match(r" {4}(\w+):\s*(.*)", line)
+        if match:
+            current = match.group(1)
+            docs[current] = match.group(2)
+        elif current and line.strip():
+            docs[current] += " " + line.strip()
+    return {name: re.sub(r":\w+:`~?([^`]+)`", r"\1", text).replace("``", "") for name, text in docs.items()}
+
+
+def _type_kwargs(hint: Any, name: str) -> dict[str, Any]:
+    """``add_argument`` keywords for a field of type ``hint``."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        inner = [arg for arg in args if arg is not type(None)]
+        return (
+            _type_kwargs(inner[0], name) if len(inner) == 1 else {"type": _literal, "metavar": name.upper()}
+        )
+    if hint is bool:
+        return {"action": argparse.BooleanOptionalAction}
+    if hint in (int, float, str):
+        return {"type": hint, "metavar": name.upper()}
+    if origin is dict:
+        return {"nargs": "+", "type": parse_kwarg, "action": _MergeKwargs, "metavar": "KEY=VALUE"}
+    if origin in (tuple, list):
+        item = args[0] if args and args[0] in (int, float, str) else _literal
+        return {"nargs": "+", "type": item, "metavar": name.upper()}
+    return {"type": _literal, "metavar": name.upper()}
+
+
+def _show_default(name: str, default: Any) -> str:
+    if isinstance(default, bool):
+        return f"--{'' if default else 'no-'}{name.replace('_', '-')}"
+    if name == "reward_weights":
+        return ",".join(f"{term}:{weight:g}" for term, weight in default.items())
+    return str(default)
+
+
+def _field_default(spec: dataclasses.Field) -> Any:
+    return spec.default_factory() if spec.default_factory is not dataclasses.MISSING else spec.default
+
+
+def add_dataclass_flags(
+    parser: argparse.ArgumentParser, cls: type, *, title: str | None = None, env: bool = False
+) -> None:
+    """One flag per field of ``cls``; a field whose type is a dataclass gets its own group of flags.
+
+    Args:
+        parser: Where the flags go.
+        cls: The dataclass.
+        title: Argument group title (``None``: the parser's own options).
+        env: ``EnvConfig`` flags: skip the run-owned fields, and set a value only when the flag is given.
+    """
+    group = parser.add_argument_group(title, _env_group_description() if env else None) if title else parser
+    hints, docs, overrides = typing.get_type_hints(cls), attribute_docs(cls), _flag_overrides()
+    for spec in dataclasses.fields(cls):
+        hint = hints[spec.name]
+        if dataclasses.is_dataclass(hint):
+            add_dataclass_flags(
+                parser, hint, title=f"loop options: {cls.__name__}.{spec.name} ({hint.__name__})"
+            )
+            continue
+        if env and spec.name in RUN_OWNED_ENV_FIELDS:
+            continue
+        default, extra = _field_default(spec), dict(overrides.get(spec.name, {}))
+        flag = extra.pop("flag", "--" + spec.name.replace("_", "-"))
+        kwargs = {**_type_kwargs(hint, spec.name), **extra}
+        if "choices" in kwargs:
+            kwargs.pop("metavar", None)  # the usage line lists the choices
+        text = docs.get(spec.name, "") + kwargs.pop("more_help", "")
+        if default not in (None, {}):
+            text += f" (default: {_show_default(spec.name, default)})"
+        kwargs = {k: v for k, v in kwargs.items() if v is not None}
+        group.add_argument(
+            flag, dest=ENV_DEST + spec.name if env else spec.name, default=argparse.SUPPRESS if env else default,
+            help=text.replace("%", "%%"), **kwargs,
+        )  # fmt: skip
+
+
+def _env_group_description() -> str:
+    owners: dict[str, list[str]] = {}
+    for name, owner in RUN_OWNED_ENV_FIELDS.items():
+        owners.setdefault(owner, []).append(name)
+    owned = "; ".join(f"{', '.join(names)}: {owner}" for owner, names in owners.items())
+    return (
+        "Settings of the env the agent learns on, recorded in config.json as options.env_kwargs (only those "
+        "given). A flag here wins over --env-kwargs, which wins over a --hyperparams yaml's env_kwargs. "
+        f"Set by the run, not here: {owned}."
     )
-    parser.add_argument("--la", type=float, default=0.1, help="ratio of labeled anomalies, in (0, 1]")
-    parser.add_argument("--seed", type=int, default=1, help="seed of the split and of every model")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Adds the ``train`` options to ``parser``: TrainConfig (with LoopOptions), EnvConfig, this command's."""
+    from hydra_env.config import EnvConfig
+
+    add_dataclass_flags(parser, TrainConfig)
     parser.add_argument(
-        "--budget",
-        default="small",
-        choices=sorted(BUDGETS),
-        help="compute preset (tiny: tests, small: default)",
-    )
-    parser.add_argument(
-        "--rounds",
-        type=_non_negative_int,
-        default=None,
-        help="closed-loop rounds (0 = no-augmentation control)",
-    )
-    parser.add_argument(
-        "--budget-set",
-        nargs="+",
-        type=parse_kwarg,
-        default=[],
-        metavar="FIELD=VALUE",
-        help=f"override budget fields ({', '.join(budget_fields())})",
-    )
-    parser.add_argument(
-        "--algo-kwargs",
-        nargs="+",
-        type=parse_kwarg,
-        default=[],
-        metavar="KEY=VALUE",
-        help="agent constructor arguments, e.g. learning_rate=3e-4 batch_size=256",
-    )
-    parser.add_argument(
-        "--env-kwargs",
-        nargs="+",
-        type=parse_kwarg,
-        default=[],
-        metavar="KEY=VALUE",
-        help="SwiftHydra-v0 settings (EnvConfig fields, as rl-zoo3's --env-kwargs), e.g. "
-        "reward_weights=miss:1,novelty:0.5,entropy:0.5 entropy_decay=0.9 action_scale=0.5",
-    )
-    parser.add_argument(
-        "--deploy",
-        default=LoopOptions.deploy,
-        choices=sorted(DEPLOY_CHOICES),
-        help=f"deployment detector (default: {LoopOptions.deploy})",
-    )
-    parser.add_argument(
-        "--synthetic-weight",
-        type=float,
-        default=LoopOptions.synthetic_weight,
-        help="total weight of the kept synthetic anomalies, in labeled anomalies (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--min-novelty",
-        type=float,
-        default=LoopOptions.min_novelty,
-        help="keep only candidates at least this unusual among the normal rows, in [0, 1] (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--no-synthetic-gate",
-        action="store_true",
-        help="always add the kept synthetic anomalies to the deployment fit (default: only if they raise "
-        "a proxy's validation AUC)",
-    )
-    parser.add_argument(
-        "--hyperparams", default=None, help="rl-zoo3 style yaml (top-level key SwiftHydra-v0)"
-    )
+        "--rounds", type=_non_negative_int, default=None,
+        help="closed-loop rounds (0 = no-augmentation control); short for --budget-set rounds=N",
+    )  # fmt: skip
     parser.add_argument("--run-dir", default=None, help="output folder (default runs/<dataset>-<algo>-...)")
     parser.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue an interrupted run")
-    parser.add_argument("--data-dir", default=None, help="folder of ADBench .npz files")
-    parser.add_argument("--val-fraction", type=float, default=0.2, help="validation share of the train split")
     parser.add_argument(
         "--torch-threads",
         type=_non_negative_int,
@@ -137,15 +223,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         help="torch CPU threads for this command (default 1: the env steps one tiny batch at a time, where "
         "extra threads only add synchronisation; 0 = torch's default)",
     )
-    parser.add_argument("--device", default="cpu", help="torch device of the VAE and detectors (cpu, cuda)")
     parser.add_argument(
-        "--deterministic", action="store_true", help="mean actions when generating candidates"
+        "--quiet", dest="progress", action="store_false", help="no progress bars (--no-progress)"
     )
-    parser.add_argument("--no-control", action="store_true", help="skip the no-augmentation control")
-    parser.add_argument(
-        "--tensorboard", action="store_true", help="SB3 tensorboard logs in <run_dir>/tensorboard"
-    )
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_dataclass_flags(parser, EnvConfig, title=ENV_GROUP, env=True)
     return parser
 
 
@@ -163,35 +244,31 @@ def _fail(message: str) -> int:
     return 2
 
 
+def _from_values(cls: type, values: dict[str, Any]) -> Any:
+    hints = typing.get_type_hints(cls)
+    return cls(**{
+        spec.name: _from_values(hints[spec.name], values) if dataclasses.is_dataclass(hints[spec.name])
+        else values[spec.name]
+        for spec in dataclasses.fields(cls)
+    })  # fmt: skip
+
+
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """The :class:`TrainConfig` the options describe (``ValueError`` on bad values)."""
-    overrides = dict(args.budget_set)
+    """The :class:`TrainConfig` the options describe (``ValueError``/``TypeError`` on bad values).
+
+    The EnvConfig flags given join ``options.env_kwargs`` (winning over ``--env-kwargs``), in the form
+    ``EnvConfig`` stores them (``reward_weights="miss:1"`` is recorded as ``{"miss": 1.0}``).
+    """
+    from hydra_env.config import EnvConfig
+
+    values = dict(vars(args))
+    given = {name[len(ENV_DEST) :]: value for name, value in values.items() if name.startswith(ENV_DEST)}
+    env_kwargs = {**values["env_kwargs"], **given}
+    env = EnvConfig.from_kwargs(**env_kwargs)
+    values["env_kwargs"] = {name: getattr(env, name) for name in env_kwargs}
     if args.rounds is not None:
-        overrides["rounds"] = args.rounds
-    return TrainConfig(
-        dataset=args.dataset,
-        algo=args.algo,
-        la=args.la,
-        seed=args.seed,
-        budget=args.budget,
-        budget_overrides=overrides,
-        algo_kwargs=dict(args.algo_kwargs),
-        hyperparams=args.hyperparams,
-        data_dir=args.data_dir,
-        val_fraction=args.val_fraction,
-        deterministic=args.deterministic,
-        options=LoopOptions(
-            deploy=args.deploy,
-            synthetic_weight=args.synthetic_weight,
-            min_novelty=args.min_novelty,
-            synthetic_gate=not args.no_synthetic_gate,
-            env_kwargs=dict(args.env_kwargs),
-        ),
-        control=not args.no_control,
-        device=args.device,
-        tensorboard=args.tensorboard,
-        progress=not args.quiet,
-    )
+        values["budget_overrides"] = {**values["budget_overrides"], "rounds": args.rounds}
+    return _from_values(TrainConfig, values)
 
 
 def _check_ready(config: TrainConfig, hyperparams_raw: dict[str, Any] | None) -> dict[str, Any]:
@@ -210,6 +287,11 @@ def _check_ready(config: TrainConfig, hyperparams_raw: dict[str, Any] | None) ->
             raise ValueError(f"--hyperparams applies to SB3 algorithms, not {config.algo!r}")
         hyperparams_raw = read_hyperparams(hp_file) if hp_file and config.algo in SB3_ALGOS else {}
     _, algo_kwargs = resolve_agent_settings(config, hyperparams_raw)
+    zoo_env = hyperparams_raw.get("env_kwargs") or {}
+    if zoo_env:  # the yaml's env_kwargs, under the run's own (as agents.experiment.run merges them)
+        dataclasses.replace(
+            config.options, env_kwargs={**dict(zoo_env), **config.options.env_kwargs}
+        ).validate()
     check_policy_kwargs(config.algo, algo_kwargs)
     _check_device(config.device)
     if config.tensorboard and importlib.util.find_spec("tensorboard") is None:
@@ -246,7 +328,7 @@ def run(args: argparse.Namespace) -> int:
             if not is_run_dir(args.resume):
                 return _fail(f"--resume {args.resume}: not a swift-hydra run directory (no config.json)")
             config, hyperparams_raw = load_run_config(args.resume)
-            config.progress = not args.quiet
+            config.progress = args.progress
             run_dir: Path | None = Path(args.resume)
         else:
             config, hyperparams_raw = config_from_args(args), None
