@@ -16,6 +16,7 @@ per-row weights, so it sees each kept row once (its own class re-weighting appli
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -114,8 +115,8 @@ def fit_deployment(
     if synthetic_weight == 0:
         kept = np.asarray(kept)[:0]
     X, y = stack_training_set(X_train, y_train, kept)
-    if name == "mome" or len(kept) == 0:
-        return detector.fit(X, y)
+    if len(kept) == 0 or "sample_weight" not in inspect.signature(detector.fit).parameters:
+        return detector.fit(X, y)  # a family without per-row weights sees each kept row once
     return detector.fit(X, y, sample_weight=synthetic_weights(y_train, len(kept), synthetic_weight))
 
 

@@ -13,6 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from agents.config import LoopOptions
+from agents.deploy import DEPLOY_CHOICES
+
 UNSUPERVISED, SUPERVISED, WEAKLY_SUPERVISED, OURS = "unsupervised", "supervised", "weakly-supervised", "ours"
 
 # Epochs of our Mamba detectors per budget when run alone (None = the detector's default).
@@ -132,7 +135,8 @@ for _method in (
             ),
             ("agents.loop",),
         )
-        for deploy, suffix in (("catboost", ""), ("mome", "_mome"), ("lightgbm", "_lightgbm"))
+        # One pair per deployment choice; the package default keeps the plain name.
+        for deploy, suffix in ((d, "" if d == LoopOptions.deploy else f"_{d}") for d in DEPLOY_CHOICES)
         for control in (False, True)
     ),
     Method(
