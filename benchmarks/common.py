@@ -346,3 +346,25 @@ def check_seeds(seeds: Iterable[int]) -> None:
     for seed in seeds:
         if not 0 <= int(seed) < 2**32:
             raise ValueError(f"--seeds values must be in [0, 2**32), got {seed}")
+
+
+def runner_main(
+    module: str,
+    description: str | None,
+    add_arguments: Callable[[argparse.ArgumentParser], argparse.ArgumentParser],
+    make_cells: Callable[[argparse.Namespace], Any],
+    run: Callable[[argparse.Namespace, Any], Any],
+    argv: list[str] | None = None,
+) -> int:
+    """``main`` of a cell runner (adbench, unseen): parse, build the cells, run; bad options exit 2."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    prog = invoked_as(module)
+    parser = add_arguments(argparse.ArgumentParser(prog=prog, description=description))
+    args = parser.parse_args(argv)
+    args.command = " ".join([prog, *map(shlex.quote, argv)])
+    try:
+        cells = make_cells(args)
+    except (ValueError, FileNotFoundError) as err:
+        fail(parser, err)
+    print(f"summary: {run(args, cells)}")
+    return 0

@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import shlex
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -247,17 +245,7 @@ def run(args: argparse.Namespace, cells: list[adbench.Cell] | None = None):
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m benchmarks.unseen ...``; a bad option exits with code 2 and one line."""
-    argv = sys.argv[1:] if argv is None else list(argv)
-    prog = common.invoked_as("benchmarks.unseen")
-    parser = add_arguments(argparse.ArgumentParser(prog=prog, description=__doc__))
-    args = parser.parse_args(argv)
-    args.command = " ".join([prog, *map(shlex.quote, argv)])
-    try:
-        cells = make_cells(args)
-    except (ValueError, FileNotFoundError) as err:
-        common.fail(parser, err)
-    print(f"summary: {run(args, cells)}")
-    return 0
+    return common.runner_main("benchmarks.unseen", __doc__, add_arguments, make_cells, run, argv)
 
 
 if __name__ == "__main__":
