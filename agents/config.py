@@ -44,6 +44,10 @@ class Budget:
         n_layers: Bidirectional Mamba layers of the detectors.
         latent_dim: Latent size of the conditional VAE (the agent's action space).
         gradient_steps: Ascent steps of the ``gradient`` policy per generation.
+        max_steps_per_epoch: At most this many minibatches per epoch for the VAE and the Mamba
+            detectors (None: every row each epoch). It caps a cell's cost on large sets: the profile
+            in ``benchmarks/results/profile`` showed the VAE and in-loop detector fits growing with
+            n_train and taking ~70 % of a 7000-row cell.
     """
 
     name: str
@@ -63,6 +67,7 @@ class Budget:
     n_layers: int = 2
     latent_dim: int = 8
     gradient_steps: int = 30
+    max_steps_per_epoch: int | None = None
 
     def __post_init__(self) -> None:
         for name in (
@@ -84,6 +89,9 @@ class Budget:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"Budget.{name} must be a positive integer, got {value!r}")
+        cap = self.max_steps_per_epoch
+        if cap is not None and (not isinstance(cap, int) or isinstance(cap, bool) or cap < 1):
+            raise ValueError(f"Budget.max_steps_per_epoch must be a positive integer or None, got {cap!r}")
         if self.rounds > 0 and self.steps_per_round < 1:
             raise ValueError("Budget.steps_per_round must be >= 1 when rounds > 0")
         if self.top_l > self.candidates_per_round:
@@ -138,6 +146,7 @@ BUDGETS: dict[str, Budget] = {
         d_model=16,
         latent_dim=8,
         gradient_steps=30,
+        max_steps_per_epoch=16,
     ),
     # The paper's scale (hours on a CPU; meant for a GPU).
     "paper": Budget(

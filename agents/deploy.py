@@ -56,6 +56,7 @@ def _mome(budget: Any, seed: int, device: str) -> Any:
     return MambaMoEDetector(
         n_experts=budget.n_experts,
         epochs=budget.deploy_epochs,
+        max_steps_per_epoch=budget.max_steps_per_epoch,
         d_model=budget.d_model,
         n_layers=budget.n_layers,
         random_state=seed,
@@ -136,6 +137,7 @@ def choose_synthetic_weight(
     Fewer than ``MIN_GATE_ANOMALIES`` labeled anomalies in the validation part means no evidence worth
     the risk, hence weight 0.
     """
+    from lightgbm import LGBMClassifier
     from sklearn.metrics import roc_auc_score
 
     from detectors.boosted import BoostedDetector
@@ -146,13 +148,19 @@ def choose_synthetic_weight(
     if len(kept) == 0 or synthetic_weight == 0 or int(y_val.sum()) < MIN_GATE_ANOMALIES or y_val.min() == 1:
         return 0.0, evidence
 
-    def val_auc(rows: np.ndarray) -> float:
-        X, y = stack_training_set(X_fit, y_fit, rows)
-        weights = synthetic_weights(y_fit, len(rows), synthetic_weight) if len(rows) else None
-        proxy = BoostedDetector(booster="lightgbm", random_state=seed).fit(X, y, sample_weight=weights)
-        return float(roc_auc_score(y_val, proxy.decision_function(X_val)))
+    # The label-free score columns are fitted once on the real fit rows and shared by both proxies,
+    # so the two fits differ only in the kept rows (and the gate costs one set of scorers, not two).
+    columns = BoostedDetector(booster="lightgbm", random_state=seed).fit_scorers(X_fit)
+    W_fit, W_val = columns.widen(X_fit), columns.widen(X_val)
+    W_kept = columns.widen(np.asarray(kept, dtype=np.float64).reshape(-1, np.shape(X_fit)[1]))
 
-    evidence["val_auc_without"] = val_auc(np.asarray(kept)[:0])
-    evidence["val_auc_with"] = val_auc(np.asarray(kept))
+    def val_auc(n_rows: int) -> float:
+        X, y = stack_training_set(W_fit, y_fit, W_kept[:n_rows])
+        weights = synthetic_weights(y_fit, n_rows, synthetic_weight) if n_rows else None
+        proxy = LGBMClassifier(random_state=seed, n_jobs=1, verbose=-1).fit(X, y, sample_weight=weights)
+        return float(roc_auc_score(y_val, proxy.predict_proba(W_val)[:, 1]))
+
+    evidence["val_auc_without"] = val_auc(0)
+    evidence["val_auc_with"] = val_auc(len(W_kept))
     helps = evidence["val_auc_with"] >= evidence["val_auc_without"] + GATE_MARGIN
     return (float(synthetic_weight) if helps else 0.0), evidence

@@ -98,7 +98,11 @@ def make_vae(budget: Budget, seed: int, device: str = "cpu") -> Any:
     from hydra_env import ConditionalVAE
 
     return ConditionalVAE(
-        latent_dim=budget.latent_dim, epochs=budget.vae_epochs, random_state=seed, device=device
+        latent_dim=budget.latent_dim,
+        epochs=budget.vae_epochs,
+        max_steps_per_epoch=budget.max_steps_per_epoch,
+        random_state=seed,
+        device=device,
     )
 
 
@@ -109,6 +113,7 @@ def make_loop_detector(budget: Budget, seed: int, device: str = "cpu") -> Any:
     return MambaDetector(
         epochs=budget.detector_epochs,
         warm_start_epochs=budget.detector_epochs_per_round,
+        max_steps_per_epoch=budget.max_steps_per_epoch,
         d_model=budget.d_model,
         n_layers=budget.n_layers,
         random_state=seed,

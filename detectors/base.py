@@ -231,10 +231,17 @@ class BaseTorchDetector(BaseDetector):
         shuffle = torch.Generator().manual_seed(seed)
         best_loss, best_state, stale = math.inf, None, 0
         batch = max(1, min(self.batch_size, len(yt)))
+        max_steps = getattr(self, "max_steps_per_epoch", None)  # models saved before 0.3 lack it
+        if max_steps is not None and (
+            isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1
+        ):
+            raise ValueError(f"max_steps_per_epoch must be a positive integer or None, got {max_steps!r}")
         for _epoch in tqdm(range(epochs), desc=type(self).__name__, disable=not self.verbose):
             net.train()
             order = torch.randperm(len(yt), generator=shuffle).to(dev)
-            for start in range(0, len(yt), batch):
+            if max_steps is not None:  # a fixed budget of steps: cost independent of n rows
+                order = order[: max_steps * batch]
+            for start in range(0, len(order), batch):
                 rows = order[start : start + batch]
                 loss = self._batch_loss(
                     net, Xt[rows], yt[rows], {k: v[rows] for k, v in extras.items()}, pos_weight

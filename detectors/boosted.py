@@ -85,6 +85,24 @@ class BoostedDetector(_AdapterBase):
             scorers.append(cls(**kwargs))
         return scorers
 
+    def fit_scorers(self, X: np.ndarray) -> BoostedDetector:
+        """Fits only the unsupervised scorers (no labels) and their standardisation on rows ``X``.
+
+        :meth:`widen` then works, so several boosters can share one set of score columns (the
+        deployment gate compares fits with and without synthetic rows on the same columns).
+        """
+        X = np.asarray(X, dtype=np.float64)
+        self.scorers_ = [scorer.fit(X) for scorer in self._make_scorers()]
+        if self.scorers_:
+            train_scores = np.column_stack([s.decision_scores_ for s in self.scorers_])
+            self.score_mean_ = train_scores.mean(axis=0)
+            self.score_scale_ = np.where(train_scores.std(axis=0) > 1e-12, train_scores.std(axis=0), 1.0)
+        return self
+
+    def widen(self, X: np.ndarray) -> np.ndarray:
+        """``[X, standardised unsupervised scores of X]``, the booster's input (after :meth:`fit_scorers`)."""
+        return self._widen(np.asarray(X, dtype=np.float64))
+
     def _widen(self, X: np.ndarray) -> np.ndarray:
         if not self.scorers_:
             return X
@@ -113,11 +131,7 @@ class BoostedDetector(_AdapterBase):
                 raise ValueError(f"sample_weight must be {len(y)} finite non-negative numbers")
             if not sample_weight.any():
                 raise ValueError("Sample weights must contain at least one non-zero number.")
-        self.scorers_ = [scorer.fit(X) for scorer in self._make_scorers()]
-        if self.scorers_:
-            train_scores = np.column_stack([s.decision_scores_ for s in self.scorers_])
-            self.score_mean_ = train_scores.mean(axis=0)
-            self.score_scale_ = np.where(train_scores.std(axis=0) > 1e-12, train_scores.std(axis=0), 1.0)
+        self.fit_scorers(X)
         self.estimator_ = self._make_booster()
         self.estimator_.fit(self._widen(X), y, sample_weight=sample_weight)
         self.decision_scores_ = self._score(X)

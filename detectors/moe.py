@@ -150,7 +150,8 @@ class MambaMoEDetector(BaseTorchDetector):
     Args:
         n_experts: Number of experts, or ``"auto"`` (KMeans + silhouette, capped by ``max_experts``).
         max_experts: Upper bound for ``"auto"``.
-        epochs, warm_start_epochs, lr, weight_decay, batch_size: Training loop (as `MambaDetector`).
+        epochs, warm_start_epochs, lr, weight_decay, batch_size, max_steps_per_epoch: Training loop
+            (as `MambaDetector`).
         d_model, n_layers, d_state, expand, max_tokens: Size of *each* expert.
         gate_hidden: Hidden width of the gate MLP.
         gate_noise: Std of the Gaussian noise on gate logits during training.
@@ -174,6 +175,7 @@ class MambaMoEDetector(BaseTorchDetector):
         lr: float = 5e-3,
         weight_decay: float = 1e-4,
         batch_size: int = 128,
+        max_steps_per_epoch: int | None = None,
         d_model: int = 16,
         n_layers: int = 1,
         d_state: int = 4,
@@ -202,6 +204,7 @@ class MambaMoEDetector(BaseTorchDetector):
         self.lr = lr
         self.weight_decay = weight_decay
         self.batch_size = batch_size
+        self.max_steps_per_epoch = max_steps_per_epoch
         self.d_model = d_model
         self.n_layers = n_layers
         self.d_state = d_state

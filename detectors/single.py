@@ -73,6 +73,8 @@ class MambaDetector(BaseTorchDetector):
         lr: AdamW learning rate.
         weight_decay: AdamW weight decay.
         batch_size: Mini-batch size.
+        max_steps_per_epoch: At most this many mini-batches per epoch (a fresh random subset of the
+            rows each epoch), so the cost of a fit stops growing with the number of rows; None = all.
         d_model: Token width.
         n_layers: Number of bidirectional Mamba layers.
         d_state: SSM state size.
@@ -99,6 +101,7 @@ class MambaDetector(BaseTorchDetector):
         lr: float = 5e-3,
         weight_decay: float = 1e-4,
         batch_size: int = 128,
+        max_steps_per_epoch: int | None = None,
         d_model: int = 24,
         n_layers: int = 2,
         d_state: int = 4,
@@ -119,6 +122,7 @@ class MambaDetector(BaseTorchDetector):
         self.lr = lr
         self.weight_decay = weight_decay
         self.batch_size = batch_size
+        self.max_steps_per_epoch = max_steps_per_epoch
         self.d_model = d_model
         self.n_layers = n_layers
         self.d_state = d_state

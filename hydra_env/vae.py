@@ -60,6 +60,8 @@ class ConditionalVAE(BaseEstimator):
         epochs: Passes over the training data per ``fit`` call.
         lr: Adam learning rate.
         batch_size: Minibatch size.
+        max_steps_per_epoch: At most this many minibatches per epoch, so a fit's cost stops growing
+            with the number of rows; None = ``ceil(n / batch_size)``.
         anomaly_weight: How labeled anomalies are up-weighted so their manifold is learned:
             ``"balanced"`` samples minibatches so both classes are drawn equally often; a float
             multiplies the anomalies' sampling weight; ``None`` samples uniformly.
@@ -81,6 +83,7 @@ class ConditionalVAE(BaseEstimator):
         epochs: int = 40,
         lr: float = 3e-3,
         batch_size: int = 128,
+        max_steps_per_epoch: int | None = None,
         anomaly_weight: str | float | None = "balanced",
         output: str = "sigmoid",
         random_state: int = 0,
@@ -92,6 +95,7 @@ class ConditionalVAE(BaseEstimator):
         self.epochs = epochs
         self.lr = lr
         self.batch_size = batch_size
+        self.max_steps_per_epoch = max_steps_per_epoch
         self.anomaly_weight = anomaly_weight
         self.output = output
         self.random_state = random_state
@@ -103,6 +107,9 @@ class ConditionalVAE(BaseEstimator):
             raise ValueError(
                 f"latent_dim and hidden widths must be positive, got {self.latent_dim}, {self.hidden}"
             )
+        cap = getattr(self, "max_steps_per_epoch", None)
+        if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
+            raise ValueError(f"max_steps_per_epoch must be a positive integer or None, got {cap!r}")
         if self.output not in ("sigmoid", "linear"):
             raise ValueError(f"output must be 'sigmoid' or 'linear', got {self.output!r}")
         if not (isinstance(self.anomaly_weight, int | float) or self.anomaly_weight in ("balanced", None)):
@@ -151,6 +158,9 @@ class ConditionalVAE(BaseEstimator):
         probs = torch.as_tensor(self._sampling_weights(y), dtype=torch.float64)
         batch = min(int(self.batch_size), len(X))
         steps_per_epoch = max(1, int(np.ceil(len(X) / batch)))
+        cap = getattr(self, "max_steps_per_epoch", None)  # VAEs saved before 0.3 lack it
+        if cap is not None:
+            steps_per_epoch = min(steps_per_epoch, int(cap))
         optimizer = torch.optim.Adam(self.net_.parameters(), lr=self.lr)
         self.net_.train()
         for _ in range(int(self.epochs)):

@@ -70,3 +70,49 @@ def test_sigmoid_calibration_is_monotone_probability():
 def test_resolve_device():
     assert resolve_device("cpu") == torch.device("cpu")
     assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _count_batches(detector, monkeypatch) -> list[int]:
+    calls: list[int] = []
+    original = type(detector)._batch_loss
+
+    def counting(self, net, xb, yb, extras, pos_weight):
+        calls.append(len(yb))
+        return original(self, net, xb, yb, extras, pos_weight)
+
+    monkeypatch.setattr(type(detector), "_batch_loss", counting)
+    return calls
+
+
+@pytest.mark.parametrize("n_rows", [200, 2000])
+def test_max_steps_per_epoch_fixes_the_number_of_optimizer_steps(n_rows, monkeypatch):
+    from detectors import MambaDetector
+
+    rng = np.random.RandomState(0)
+    X = rng.uniform(size=(n_rows, 4))
+    y = (rng.uniform(size=n_rows) < 0.05).astype(int)
+    y[:2] = 1
+    detector = MambaDetector(
+        epochs=3,
+        batch_size=32,
+        max_steps_per_epoch=2,
+        validation_fraction=0,
+        d_model=4,
+        n_layers=1,
+        device="cpu",
+    )
+    calls = _count_batches(detector, monkeypatch)
+    detector.fit(X, y)
+    assert len(calls) == 3 * 2 and set(calls) == {32}
+    calls.clear()
+    detector.fit(X, y, warm_start=True)  # warm_start_epochs (5) of two steps each
+    assert len(calls) == 5 * 2
+
+
+def test_max_steps_per_epoch_rejects_non_positive():
+    from detectors import MambaDetector
+
+    X = np.random.RandomState(0).uniform(size=(40, 3))
+    y = np.r_[np.zeros(36, int), np.ones(4, int)]
+    with pytest.raises(ValueError, match="max_steps_per_epoch"):
+        MambaDetector(epochs=1, max_steps_per_epoch=0, device="cpu").fit(X, y)

@@ -25,11 +25,36 @@ if importlib.util.find_spec("lightgbm") is not None:
     ESTIMATORS.append(BoostedDetector("lightgbm", unsupervised=("ecod", "knn")))
 
 
-# Nothing is skipped or expected to fail: the declared tags (binary labels, y required, dense finite
-# input of any sign) make every check apply.
-@parametrize_with_checks(ESTIMATORS)
+def expected_failures(estimator) -> dict[str, str]:
+    """The one check a float32 mixture cannot pass bit-for-bit (its property is tested below).
+
+    scikit-learn compares scores of a randomly permuted X with atol=1e-9. MoME routes rows to experts,
+    so a permutation changes each expert's batch composition, and float32 matrix products then differ
+    in the last bits (1.5e-8 seen): the check failed about half the runs, on main too.
+    """
+    if isinstance(estimator, MambaMoEDetector):
+        return {"check_methods_sample_order_invariance": "float32 last-bit noise; see test below"}
+    return {}
+
+
+# Otherwise nothing is skipped or expected to fail: the declared tags (binary labels, y required,
+# dense finite input of any sign) make every check apply.
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failures, xfail_strict=False)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_mome_scores_do_not_depend_on_row_order_or_batch(seed):
+    rng = np.random.RandomState(seed)
+    X = 3 * rng.uniform(size=(40, 3))
+    y = (X[:, 0] > 2.2).astype(int)
+    model = MambaMoEDetector(n_experts=2, gate_hidden=4, **TINY).fit(X, y)
+    scores = model.decision_function(X)
+    order = rng.permutation(len(X))
+    np.testing.assert_allclose(model.decision_function(X[order]), scores[order], rtol=0, atol=1e-6)
+    one_by_one = np.concatenate([model.decision_function(X[i : i + 1]) for i in range(len(X))])
+    np.testing.assert_allclose(one_by_one, scores, rtol=0, atol=1e-6)
 
 
 @pytest.mark.parametrize(
@@ -37,7 +62,7 @@ def test_sklearn_compatible(estimator, check):
     [MambaDetector(epochs=2, device="cpu"), MambaMoEDetector(epochs=2, n_experts=2, device="cpu")],
 )
 def test_check_estimator_reports_no_failure_with_default_sizes(estimator):
-    results = check_estimator(estimator, on_fail=None)
+    results = check_estimator(estimator, on_fail=None, expected_failed_checks=expected_failures(estimator))
     failed = [(r["check_name"], str(r["exception"])[:200]) for r in results if r["status"] == "failed"]
     assert not failed, failed
     assert sum(r["status"] == "passed" for r in results) >= 40

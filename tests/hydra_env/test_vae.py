@@ -118,3 +118,18 @@ def test_unfitted_raises_not_fitted_error(method, tmp_path):
 def test_clone_and_params(fitted):
     twin = clone(fitted)
     assert twin.get_params() == fitted.get_params() and not hasattr(twin, "net_")
+
+
+def test_max_steps_per_epoch_caps_minibatches():
+    rng = np.random.RandomState(0)
+    X = rng.uniform(size=(3000, 4)).astype(np.float32)
+    y = (rng.uniform(size=3000) < 0.05).astype(int)
+    steps: list[int] = []
+    vae = ConditionalVAE(latent_dim=2, epochs=2, batch_size=64, max_steps_per_epoch=3)
+    vae.fit(X[:200], y[:200])
+    original = vae.net_.encode
+    vae.net_.encode = lambda x, onehot: (steps.append(len(x)), original(x, onehot))[1]
+    vae.fit(X, y, warm_start=True)
+    assert len(steps) == 2 * 3 and set(steps) == {64}
+    with pytest.raises(ValueError, match="max_steps_per_epoch"):
+        ConditionalVAE(max_steps_per_epoch=0).fit(X, y)
