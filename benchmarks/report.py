@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks import unseen_report
+from benchmarks import adbench_report, unseen_report
 from benchmarks.common import ResultStore, atomic_write, comma_list, git_commit  # noqa: F401  (comma_list: re-export)
 
 # Published ADBench means (AUC-ROC, %) over its 47 Classical datasets, 3 seeds, default hyperparameters.
@@ -289,7 +289,10 @@ def write_report(
     rows = [dict(r) for r in rows]
     plots = _plots(rows, group_column, out, prefix) if rows else []
     # Unseen-anomaly CSVs open with the per-type table, the mean over types and its plot.
-    extra = unseen_report.write(rows, out, prefix) if group_column == unseen_report.GROUP and rows else []
+    if group_column == unseen_report.GROUP:
+        extra = unseen_report.write(rows, out, prefix) if rows else []
+    else:  # the ADBench CSV opens with the gain per deployment family and the cost of a cell
+        extra = adbench_report.write(rows, out, prefix) if rows else []
     text = _markdown(rows, group_column, reference, command, commit, title, plots, extra)
     path = out / f"{prefix}_summary.md"
     atomic_write(path, lambda p: Path(p).write_text(text + "\n"))

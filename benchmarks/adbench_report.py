@@ -1,0 +1,200 @@
+"""The ADBench summary's opening: the augmentation gain per detector family, and what a cell costs.
+
+- **Gain**: every Swift Hydra method ``m`` (``swift_hydra``, ``swift_hydra_lightgbm``, ...) is paired with
+  ``m_control``, the same deployment detector fitted without the generated anomalies. Per ``la``, the
+  difference is taken on the (dataset, seed) cells both completed, seeds averaged per dataset, then
+  datasets; wins/ties/losses and a two-sided Wilcoxon p are over datasets, as in the rest of the summary.
+- **Cost**: mean ``fit_seconds`` of each Swift Hydra method and of ``catboost`` over the (dataset, seed)
+  cells both completed at that ``la``, and their ratio. Only rows of one run are comparable, so the
+  cost table says which commits wrote them.
+- **Scaling plot** (``{prefix}_scaling.png``): fit seconds against ``n_train``, one point per dataset
+  (seeds averaged), for swift_hydra, mome and catboost.
+
+:func:`benchmarks.report.write_report` adds this section to the summary of an ADBench CSV.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.common import atomic_write
+
+CONTROL_SUFFIX = "_control"
+COST_REFERENCE = "catboost"
+SCALING_METHODS = ("swift_hydra", "mome", "catboost")
+PLOT_SUFFIX = "_scaling.png"
+TIE = 0.001  # one tenth of an AUC point, as in the rest of the summary
+HARM = 0.01  # a dataset "harmed" by augmentation loses more than one AUC point
+
+Rows = Iterable[Mapping[str, str]]
+
+
+def _cells(rows: Rows, column: str) -> dict[str, dict[str, dict[tuple[str, str], float]]]:
+    """``{la: {method: {(dataset, seed): value}}}`` of the ``ok`` rows that carry ``column``."""
+    out: dict = defaultdict(lambda: defaultdict(dict))
+    for row in rows:
+        value = row.get(column)
+        if row.get("status") == "ok" and value not in (None, ""):
+            out[row["la"]][row["method"]][(row["dataset"], row["seed"])] = float(value)
+    return out
+
+
+def _by_dataset(cells: Mapping[tuple[str, str], float], keys: Iterable[tuple[str, str]]) -> dict[str, float]:
+    grouped: dict[str, list[float]] = defaultdict(list)
+    for key in keys:
+        grouped[key[0]].append(cells[key])
+    return {d: float(np.mean(v)) for d, v in grouped.items()}
+
+
+def family_pairs(methods: Iterable[str]) -> list[tuple[str, str]]:
+    """``(method, its control)`` for every Swift Hydra method whose control is present too."""
+    present = set(methods)
+    return [
+        (m, m + CONTROL_SUFFIX)
+        for m in sorted(present)
+        if m.startswith("swift_hydra") and not m.endswith(CONTROL_SUFFIX) and m + CONTROL_SUFFIX in present
+    ]
+
+
+def gain_table(rows: Rows) -> list[dict]:
+    """One dict per (la, family) with the paired AUC-ROC / AUC-PR gain of augmentation."""
+    from scipy.stats import wilcoxon
+
+    rows = list(rows)
+    roc, pr = _cells(rows, "auc_roc"), _cells(rows, "auc_pr")
+    out = []
+    for la in sorted(roc, key=float):
+        for method, control in family_pairs(roc[la]):
+            keys = sorted(set(roc[la][method]) & set(roc[la][control]))
+            if not keys:
+                continue
+            ours, theirs = _by_dataset(roc[la][method], keys), _by_dataset(roc[la][control], keys)
+            diff = np.array([ours[d] - theirs[d] for d in sorted(ours)])
+            pr_keys = sorted(set(pr[la].get(method, {})) & set(pr[la].get(control, {})))
+            pr_ours = _by_dataset(pr[la][method], pr_keys) if pr_keys else {}
+            pr_theirs = _by_dataset(pr[la][control], pr_keys) if pr_keys else {}
+            out.append({
+                "la": la, "method": method, "control": control, "datasets": len(diff), "cells": len(keys),
+                "auc_roc": float(np.mean(list(ours.values()))), "control_auc_roc": float(np.mean(list(theirs.values()))),
+                "diff": float(diff.mean()),
+                "pr_diff": float(np.mean([pr_ours[d] - pr_theirs[d] for d in pr_ours])) if pr_ours else float("nan"),
+                "wins": int(np.sum(diff > TIE)), "ties": int(np.sum(np.abs(diff) <= TIE)), "losses": int(np.sum(diff < -TIE)),
+                "p_value": float(wilcoxon(diff).pvalue) if np.any(np.abs(diff) > 0) else float("nan"),
+                "harmed": int(np.sum(diff < -HARM)),
+            })  # fmt: skip
+    return out
+
+
+def cost_table(rows: Rows, reference: str = COST_REFERENCE) -> list[dict]:
+    """Mean fit seconds of each Swift Hydra method and of ``reference`` on their common cells, per la."""
+    rows = list(rows)
+    fit = _cells(rows, "fit_seconds")
+    commits: dict = defaultdict(set)
+    for row in rows:
+        commits[(row["la"], row["method"])].add(row.get("commit", "")[:7])
+    out = []
+    for la in sorted(fit, key=float):
+        if reference not in fit[la]:
+            continue
+        for method in sorted(m for m in fit[la] if m.startswith("swift_hydra")):
+            keys = sorted(set(fit[la][method]) & set(fit[la][reference]))
+            if not keys:
+                continue
+            ours = float(np.mean([fit[la][method][k] for k in keys]))
+            theirs = float(np.mean([fit[la][reference][k] for k in keys]))
+            out.append({
+                "la": la, "method": method, "cells": len(keys), "fit_seconds": ours, "reference_seconds": theirs,
+                "ratio": ours / theirs if theirs > 0 else float("nan"),
+                "commits": sorted(commits[(la, method)] | commits[(la, reference)]),
+            })  # fmt: skip
+    return out
+
+
+def _fmt(value: float, spec: str = ".2f", scale: float = 1.0) -> str:
+    return "–" if not math.isfinite(value) else format(scale * value, spec)
+
+
+def markdown(rows: Rows, plot: Path | None = None) -> list[str]:
+    """The gain and cost sections as markdown lines (empty when the CSV has neither)."""
+    rows = list(rows)
+    lines: list[str] = []
+    gains = gain_table(rows)
+    if gains:
+        lines += [
+            "## What the generated anomalies add, per deployment family", "",
+            "Each Swift Hydra method against its paired control (same detector, same seed, no generated "
+            "anomalies), on the cells both completed; seeds averaged per dataset. `harmed`: datasets more "
+            "than 1 AUC point below the control.", "",
+            "| la | method | AUC-ROC | control | gain (points) | AUC-PR gain | wins | ties | losses | Wilcoxon p | harmed | datasets |",
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]  # fmt: skip
+        for g in gains:
+            lines.append(
+                f"| {g['la']} | {g['method']} | {_fmt(g['auc_roc'], scale=100)} | {_fmt(g['control_auc_roc'], scale=100)} "
+                f"| {_fmt(g['diff'], '+.2f', 100)} | {_fmt(g['pr_diff'], '+.2f', 100)} | {g['wins']} | {g['ties']} "
+                f"| {g['losses']} | {_fmt(g['p_value'], '.3g')} | {g['harmed']} | {g['datasets']} |"
+            )
+        lines.append("")
+    costs = cost_table(rows)
+    if costs:
+        lines += [
+            f"## What a cell costs, against {COST_REFERENCE}", "",
+            f"Mean `fit_seconds` over the (dataset, seed) cells both completed; the ratio is ours / {COST_REFERENCE}. "
+            "Swift Hydra's seconds include the loop, the deployment gate and the deployment fit.", "",
+            f"| la | method | fit s | {COST_REFERENCE} fit s | ratio | cells | commits |",
+            "| --- | --- | ---: | ---: | ---: | ---: | --- |",
+        ]  # fmt: skip
+        for c in costs:
+            lines.append(
+                f"| {c['la']} | {c['method']} | {_fmt(c['fit_seconds'])} | {_fmt(c['reference_seconds'])} "
+                f"| {_fmt(c['ratio'])}x | {c['cells']} | {', '.join(c['commits'])} |"
+            )
+        lines.append("")
+    if plot is not None:
+        lines += [f"![{plot.stem}]({plot.name})", ""]
+    return lines
+
+
+def scaling_plot(rows: Rows, path: Path, methods: tuple[str, ...] = SCALING_METHODS) -> Path | None:
+    """Fit seconds against n_train (one point per dataset and la, seeds averaged); None if nothing to plot."""
+    points: dict = defaultdict(lambda: defaultdict(list))
+    for row in rows:
+        if row.get("status") == "ok" and row["method"] in methods and row.get("n_train"):
+            points[row["method"]][(row["dataset"], row["la"], float(row["n_train"]))].append(
+                float(row["fit_seconds"])
+            )
+    if not points:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    for method in methods:
+        if method not in points:
+            continue
+        xy = sorted((key[2], float(np.mean(v))) for key, v in points[method].items())
+        ax.scatter(*zip(*xy, strict=True), s=18, alpha=0.75, label=method)
+    ax.set_xlabel("training rows (n_train)")
+    ax.set_ylabel("fit seconds (mean over seeds)")
+    ax.set_yscale("log")
+    ax.set_title("What a cell costs as the data grows")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    atomic_write(path, lambda p: fig.savefig(p, dpi=110, format="png"))
+    plt.close(fig)
+    return path
+
+
+def write(rows: Rows, out: Path, prefix: str) -> list[str]:
+    """Writes the scaling plot into ``out`` and returns the section's markdown lines."""
+    rows = list(rows)
+    plot = scaling_plot(rows, Path(out) / f"{prefix}{PLOT_SUFFIX}")
+    return markdown(rows, plot)
