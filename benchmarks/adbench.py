@@ -77,14 +77,16 @@ def evaluate_method(
     try:
         for module in method.imports:
             importlib.import_module(module)
-        start = time.perf_counter()
-        # Only when given, so registered methods written before --env-kwargs keep working.
-        extra = {"env_kwargs": env_kwargs} if env_kwargs else {}
-        detector = method.fit(X_train, y_train, seed=seed, budget=budget, n_jobs=n_jobs, **extra)
-        row["fit_seconds"] = time.perf_counter() - start
-        start = time.perf_counter()
-        scores = np.asarray(detector.decision_function(X_test), dtype=np.float64)
-        row["predict_seconds_per_1k"] = (time.perf_counter() - start) * 1000.0 / len(X_test)
+        # Every method gets the same thread budget: the boosters take n_jobs, torch takes it here.
+        with common.torch_threads(n_jobs):
+            start = time.perf_counter()
+            # Only when given, so registered methods written before --env-kwargs keep working.
+            extra = {"env_kwargs": env_kwargs} if env_kwargs else {}
+            detector = method.fit(X_train, y_train, seed=seed, budget=budget, n_jobs=n_jobs, **extra)
+            row["fit_seconds"] = time.perf_counter() - start
+            start = time.perf_counter()
+            scores = np.asarray(detector.decision_function(X_test), dtype=np.float64)
+            row["predict_seconds_per_1k"] = (time.perf_counter() - start) * 1000.0 / len(X_test)
         if scores.shape != (len(X_test),) or not np.isfinite(scores).all():
             raise ValueError(f"decision_function returned shape {scores.shape} or non-finite scores")
         row["auc_roc"] = roc_auc_score(y_test, scores)
@@ -174,7 +176,10 @@ def add_common_arguments(parser: argparse.ArgumentParser, default_methods: str) 
     )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for the CSV, summary and plots")
     parser.add_argument("--budget", default="small", help="Swift Hydra budget: tiny, small or paper")
-    parser.add_argument("--n-jobs", type=int, default=1, help="threads for CatBoost/XGBoost (default 1)")
+    parser.add_argument(
+        "--n-jobs", type=int, default=1,
+        help="threads per cell for every method: the boosters' n_jobs and torch's threads (default 1, one core)",
+    )  # fmt: skip
     add_env_kwargs_argument(parser)
     parser.add_argument("--reference", default="swift_hydra", help="method compared against the others")
     common.add_run_arguments(parser)

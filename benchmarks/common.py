@@ -11,6 +11,7 @@ the rows other processes wrote meanwhile, so none is lost.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import functools
 import io
@@ -21,7 +22,7 @@ import shlex
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
@@ -368,3 +369,24 @@ def runner_main(
         fail(parser, err)
     print(f"summary: {run(args, cells)}")
     return 0
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Runs the block on ``n`` torch CPU threads and restores the previous count (``None``: unchanged).
+
+    The runners time every method at the same thread budget. Torch's default (one thread per core)
+    made Swift Hydra's VAE and detector fits several times slower than on one thread while a second
+    runner shared the 2 cores, and CatBoost already ran on ``n_jobs=1``: the cost ratio was unfair.
+    """
+    if n is None or n < 1:
+        yield
+        return
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

@@ -61,7 +61,14 @@ from typing import Any
 import numpy as np
 
 from benchmarks import ray_backend
-from benchmarks.common import ResultStore, add_run_arguments, comma_list, git_commit, invoked_as
+from benchmarks.common import (
+    ResultStore,
+    add_run_arguments,
+    comma_list,
+    git_commit,
+    invoked_as,
+    torch_threads,
+)
 from benchmarks.policies_report import (  # noqa: F401  (re-exported: the leaderboard's report lives there)
     EVASION_THRESHOLD,
     METRICS,
@@ -328,7 +335,8 @@ def policy_cell_fn(
     def fn(cell: SweepCell) -> dict[str, Any]:
         base = cell.row() | {"commit": commit, "deterministic": deterministic} | option_values(options)
         try:
-            return base | evaluate(cell, data_dir, deterministic, device, options) | {"status": "ok"}
+            with torch_threads(1):  # one core per cell, as every runner (see benchmarks.common)
+                return base | evaluate(cell, data_dir, deterministic, device, options) | {"status": "ok"}
         except Exception as err:  # one failing cell must not stop the leaderboard
             return base | {"status": "failed", "error": ray_backend.error_text(err)}
 

@@ -166,7 +166,11 @@ def sweep_cell_fn(
                 row["delta_auc_roc"] = row["auc_roc"] - row["control_auc_roc"]
         return row
 
-    return fn
+    def on_one_thread(cell: SweepCell) -> dict[str, Any]:
+        with common.torch_threads(1):  # one core per cell, as every runner (see benchmarks.common)
+            return fn(cell)
+
+    return on_one_thread
 
 
 def option_values(options: Any) -> dict[str, str]:

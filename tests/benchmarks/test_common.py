@@ -203,3 +203,42 @@ def test_a_file_cut_at_any_byte_never_yields_a_damaged_row(tmp_path, cut):
     assert list(loaded) == list(complete)[:whole]
     for key, row in loaded.items():
         assert row == complete[key]
+
+
+def test_torch_threads_sets_and_restores_the_count():
+    import torch
+
+    from benchmarks.common import torch_threads
+
+    before = torch.get_num_threads()
+    with torch_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(RuntimeError), torch_threads(1):
+        raise RuntimeError("restored even on error")
+    assert torch.get_num_threads() == before
+    with torch_threads(None):
+        assert torch.get_num_threads() == before
+
+
+def test_adbench_times_every_method_on_n_jobs_torch_threads(monkeypatch):
+    import numpy as np
+    import torch
+
+    from benchmarks import adbench
+    from benchmarks.methods import Method
+
+    seen = []
+
+    class Fitted:
+        def decision_function(self, X):
+            return np.arange(len(X), dtype=float)
+
+    def fit(X, y, **_):
+        seen.append(torch.get_num_threads())
+        return Fitted()
+
+    X, y = np.random.RandomState(0).uniform(size=(20, 3)), np.r_[np.zeros(15, int), np.ones(5, int)]
+    before = torch.get_num_threads()
+    row = adbench.evaluate_method(Method("probe", "ours", fit), X, y, X, y, seed=1, budget="tiny", n_jobs=1)
+    assert row["status"] == "ok" and seen == [1] and torch.get_num_threads() == before
