@@ -128,7 +128,9 @@ BUDGETS: dict[str, Budget] = {
         gradient_steps=10,
     ),
     # The CLI default (`swift-hydra train`, the benchmark tables): 8 batched walks so the agent's env
-    # steps cost one forward pass per 8 samples; epochs sized by the profile in benchmarks/results/profile.
+    # steps cost one forward pass per 8 samples. Sized so a cell costs a few CatBoost fits (issue 12):
+    # the in-loop VAE and detector only steer generation and warm-start each round, so they train for
+    # a fixed number of steps (<= 12 minibatches an epoch), not epochs over every row.
     "small": Budget(
         name="small",
         rounds=3,
@@ -137,16 +139,16 @@ BUDGETS: dict[str, Budget] = {
         top_l=32,
         episode_length=16,
         n_envs=8,
-        vae_epochs=40,
-        vae_epochs_per_round=5,
-        detector_epochs=8,
-        detector_epochs_per_round=2,
+        vae_epochs=25,
+        vae_epochs_per_round=3,
+        detector_epochs=5,
+        detector_epochs_per_round=1,
         deploy_epochs=15,
         n_experts=3,
         d_model=16,
         latent_dim=8,
         gradient_steps=30,
-        max_steps_per_epoch=16,
+        max_steps_per_epoch=12,
     ),
     # The paper's scale (hours on a CPU; meant for a GPU).
     "paper": Budget(
