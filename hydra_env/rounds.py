@@ -4,6 +4,8 @@ Whoever drives the generation (the closed loop in :mod:`agents.loop`, :class:`De
 the SB3 :class:`agents.callbacks.DetectorUpdateCallback`, the CleanRL-style reference script) hands
 its candidates to a :class:`RoundStep`, which applies the same rules everywhere:
 
+0. **snap**: discrete features of each candidate move to the nearest value the base rows take
+   (:class:`hydra_env.support.FeatureSupport`), so a kept row is not "synthetic" by construction.
 1. **select**: drop exact duplicates (rounded to 1e-6) and rows already kept, then pick ``top_l``
    greedily by the env's reward, with the entropy term counting earlier picks (so kept rows spread;
    see :meth:`hydra_env.rewards.Reward.select`). Candidates whose ``novelty`` rank is below
@@ -23,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from hydra_env.core import HydraCore
+from hydra_env.support import FeatureSupport
 
 
 def stack_training_set(X: np.ndarray, y: np.ndarray, kept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -64,6 +67,7 @@ class RoundStep:
         min_novelty: Candidates with a lower ``novelty`` rank are never kept (needs ``core`` and an
             active ``novelty`` term; 0 keeps everything).
         publish: Called as ``publish(step, kept)`` after each refit (extra hook; runs after the core's).
+        snap_to_support: Snap discrete features of candidates to values of ``X_base`` (rule 0).
     """
 
     def __init__(
@@ -79,6 +83,7 @@ class RoundStep:
         vae_epochs: int = 0,
         min_novelty: float = 0.0,
         publish: Callable[[RoundStep, np.ndarray], None] | None = None,
+        snap_to_support: bool = True,
     ) -> None:
         if int(top_l) < 0:
             raise ValueError(f"top_l must be >= 0, got {top_l}")
@@ -87,6 +92,7 @@ class RoundStep:
         self.top_l, self.core, self.warm_start = int(top_l), core, bool(warm_start)
         self.vae, self.vae_epochs, self.min_novelty = vae, int(vae_epochs), float(min_novelty)
         self.publish = publish
+        self.support = FeatureSupport().fit(self.X_base) if snap_to_support and len(self.X_base) else None
         self.round = 0
         d = self.X_base.shape[1]
         self.kept_X = np.zeros((0, d), dtype=np.float32)
@@ -129,6 +135,8 @@ class RoundStep:
             The newly kept rows and their rewards.
         """
         candidates = np.asarray(candidates, dtype=np.float32)
+        if self.support is not None:
+            candidates = self.support.snap(candidates)
         rewards = np.asarray(rewards, dtype=np.float64)
         chosen = self.select(candidates, rewards)
         kept, kept_rewards = candidates[chosen], rewards[chosen]
