@@ -51,7 +51,7 @@ def test_round_step_keeps_distinct_new_rows_only():
             return self
 
     X, y = np.zeros((5, 1)), np.array([0, 0, 0, 0, 1])
-    step = RoundStep(Recorder(), X, y, top_l=3)
+    step = RoundStep(Recorder(), X, y, top_l=3, snap_to_support=False)  # X's one value would snap all
     samples = np.array([[0.1], [0.9], [0.9], [0.5], [0.3]], dtype=np.float32)
     kept, rewards = step(samples, np.array([0.1, 0.9, 0.9, 0.5, 0.3]))
     np.testing.assert_allclose(kept[:, 0], [0.9, 0.5, 0.3], rtol=1e-6)
@@ -59,6 +59,25 @@ def test_round_step_keeps_distinct_new_rows_only():
     kept, _ = step(samples, np.array([0.1, 0.9, 0.9, 0.5, 0.3]))
     np.testing.assert_allclose(kept[:, 0], [0.1])  # already-kept rows are not kept twice
     assert step.round == 2 and step.kept_round.tolist() == [1, 1, 1, 2]
+
+
+def test_round_step_snaps_discrete_features_before_selecting():
+    from hydra_env.rounds import RoundStep
+
+    class Recorder:
+        def fit(self, X, y, warm_start=False):
+            self.X, self.y = X, y
+            return self
+
+    rng = np.random.RandomState(0)
+    X = np.c_[rng.randint(0, 2, 200), rng.uniform(size=200)]  # a 0/1 flag and a continuous feature
+    y = np.r_[np.zeros(190, int), np.ones(10, int)]
+    step = RoundStep(Recorder(), X, y, top_l=4)
+    samples = np.array([[0.3, 0.25], [0.7, 0.5], [0.45, 0.75], [0.55, 0.125]], dtype=np.float32)
+    kept, _ = step(samples, np.array([4.0, 3.0, 2.0, 1.0]))
+    np.testing.assert_array_equal(kept[:, 0], [0, 1, 0, 1])  # the flag takes the data's values
+    np.testing.assert_allclose(kept[:, 1], samples[:, 1])  # the continuous feature is untouched
+    assert set(np.unique(step.detector.X[:, 0])) == {0.0, 1.0}
 
 
 def test_budgets_validate():
