@@ -135,7 +135,7 @@ def markdown(rows: Rows, plot: Path | None = None) -> list[str]:
         ]  # fmt: skip
         for g in gains:
             lines.append(
-                f"| {g['la']} | {g['method']} | {_fmt(g['auc_roc'], scale=100)} | {_fmt(g['control_auc_roc'], scale=100)} "
+                f"| {float(g['la'])} | {g['method']} | {_fmt(g['auc_roc'], scale=100)} | {_fmt(g['control_auc_roc'], scale=100)} "
                 f"| {_fmt(g['diff'], '+.2f', 100)} | {_fmt(g['pr_diff'], '+.2f', 100)} | {g['wins']} | {g['ties']} "
                 f"| {g['losses']} | {_fmt(g['p_value'], '.3g')} | {g['harmed']} | {g['datasets']} |"
             )
@@ -151,7 +151,7 @@ def markdown(rows: Rows, plot: Path | None = None) -> list[str]:
         ]  # fmt: skip
         for c in costs:
             lines.append(
-                f"| {c['la']} | {c['method']} | {_fmt(c['fit_seconds'])} | {_fmt(c['reference_seconds'])} "
+                f"| {float(c['la'])} | {c['method']} | {_fmt(c['fit_seconds'])} | {_fmt(c['reference_seconds'])} "
                 f"| {_fmt(c['ratio'])}x | {c['cells']} | {', '.join(c['commits'])} |"
             )
         lines.append("")
