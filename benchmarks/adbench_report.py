@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import atomic_write
+from benchmarks.common import atomic_write, cell_values
 
 CONTROL_SUFFIX = "_control"
 COST_REFERENCE = "catboost"
@@ -37,12 +37,7 @@ Rows = Iterable[Mapping[str, str]]
 
 def _cells(rows: Rows, column: str) -> dict[str, dict[str, dict[tuple[str, str], float]]]:
     """``{la: {method: {(dataset, seed): value}}}`` of the ``ok`` rows that carry ``column``."""
-    out: dict = defaultdict(lambda: defaultdict(dict))
-    for row in rows:
-        value = row.get(column)
-        if row.get("status") == "ok" and value not in (None, ""):
-            out[row["la"]][row["method"]][(row["dataset"], row["seed"])] = float(value)
-    return out
+    return cell_values(rows, column, "la", "method")
 
 
 def _by_dataset(cells: Mapping[tuple[str, str], float], keys: Iterable[tuple[str, str]]) -> dict[str, float]:

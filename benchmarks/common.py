@@ -22,6 +22,7 @@ import shlex
 import subprocess
 import sys
 import tempfile
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -390,3 +391,18 @@ def torch_threads(n: int | None) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(previous)
+
+
+def cell_values(
+    rows: Iterable[Any], column: str, outer: str, inner: str
+) -> dict[str, dict[str, dict[tuple[str, str], float]]]:
+    """``{row[outer]: {row[inner]: {(dataset, seed): float(row[column])}}}`` of the ``ok`` rows carrying ``column``.
+
+    The summaries pair methods cell by cell from this shape (e.g. ``outer="la", inner="method"``).
+    """
+    out: dict = defaultdict(lambda: defaultdict(dict))
+    for row in rows:
+        value = row.get(column)
+        if row.get("status") == "ok" and value not in (None, ""):
+            out[row[outer]][row[inner]][(row["dataset"], row["seed"])] = float(value)
+    return out

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import atomic_write
+from benchmarks.common import atomic_write, cell_values
 
 GROUP = "held_out_type"
 MEAN = "mean over types"
@@ -34,12 +34,7 @@ Rows = Iterable[Mapping[str, str]]
 
 def _cells(rows: Rows, metric: str) -> dict[str, dict[str, dict[tuple[str, str], float]]]:
     """``{method: {type: {(dataset, seed): value}}}`` of the ``ok`` rows that carry ``metric``."""
-    out: dict = defaultdict(lambda: defaultdict(dict))
-    for row in rows:
-        value = row.get(metric)
-        if row.get("status") == "ok" and value not in (None, ""):
-            out[row["method"]][row[GROUP]][(row["dataset"], row["seed"])] = float(value)
-    return out
+    return cell_values(rows, metric, "method", GROUP)
 
 
 def _dataset_mean(cells: Mapping[tuple[str, str], float]) -> float:
