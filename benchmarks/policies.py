@@ -35,6 +35,11 @@ ADBench split ``adbench_split(X, y, la, seed)`` and records:
 * ``auc_gain``: test AUC-ROC of the deployment detector minus that of the no-augmentation control
   (:func:`agents.loop.fit_deployment_control`: same split, same detector, no synthetic anomalies). The
   control depends only on (dataset, la, seed, budget), so a process computes it once and reuses it.
+  Both sides are the mean over ``--deploy-repeats`` fits of the deployment detector, seeded
+  ``seed + 1000 r`` (the loop's own fit is ``r = 0``): a neural detector's AUC moves with its seed alone
+  (MoME at ``tiny``: two seeds differ by 11 points std on the leaderboard's sets, more than any policy's
+  effect), and averaging R fits divides that noise's variance by R. ``control_auc_roc_std`` is the
+  control's AUC-ROC std over the R seeds: the noise floor one fit would have had.
 * ``wall_seconds``: the Swift Hydra side of the cell (loop with its round checkpoints, deployment
   detector, fresh generation, metrics), without the shared control (``control_seconds``).
 
@@ -97,10 +102,13 @@ COLUMNS = (
     "threshold_evasion_rate", "kept_evasion_rate", "final_detector_evasion_rate", "entropy_gain",
     "pairwise_distance", "distinct_fraction", "auc_roc", "control_auc_roc", "auc_gain", "auc_pr",
     "control_auc_pr", "n_generated", "n_kept", "n_train", "n_test", "n_features", "n_labeled_anomalies",
-    "wall_seconds", "control_seconds", "deterministic", "deploy", "synthetic_gate", "env_kwargs", "commit",
-    "error",
+    "wall_seconds", "control_seconds", "control_auc_roc_std", "deterministic", "deploy", "synthetic_gate",
+    "env_kwargs", "deploy_repeats", "commit", "error",
 )  # fmt: skip
-OPTION_COLUMNS = ("deploy", "synthetic_gate", "env_kwargs")  # one value per results folder (not in the key)
+# One value per results folder (not in the key).
+OPTION_COLUMNS = ("deploy", "synthetic_gate", "env_kwargs", "deploy_repeats")
+DEFAULT_DEPLOY_REPEATS = 3
+REPEAT_SEED_STRIDE = 1000  # deployment fit r of a cell with seed s is seeded s + 1000 r
 KEY_COLUMNS = ("dataset", "algo", "la", "seed", "budget")
 
 # evaluate(cell, data_dir, deterministic, device, options) -> the cell's metric columns (raises on failure)
@@ -168,33 +176,75 @@ def _split(dataset: str, data_dir: str | None, la: float, seed: int) -> Any:
     return datasets.adbench_split(X, y, la, seed, name=dataset)
 
 
+def repeat_seeds(seed: int, repeats: int) -> list[int]:
+    """The seeds of a cell's ``repeats`` deployment fits: ``seed``, ``seed + 1000``, ..."""
+    if int(repeats) < 1:
+        raise ValueError(f"deploy_repeats must be >= 1, got {repeats}")
+    return [seed + REPEAT_SEED_STRIDE * r for r in range(int(repeats))]
+
+
+def _mean_scores(scores: list[dict[str, float | None]]) -> dict[str, float | None]:
+    """Mean AUC-ROC and AUC-PR over repeated fits (None when a fit had none, e.g. one test class)."""
+    out: dict[str, float | None] = {}
+    for metric in ("auc_roc", "auc_pr"):
+        values = [s[metric] for s in scores]
+        out[metric] = None if any(v is None for v in values) else float(np.mean(values))
+    return out
+
+
 @functools.lru_cache(maxsize=16)
 def _control(
-    dataset: str, data_dir: str | None, la: float, seed: int, budget: Any, device: str, deploy: str
-) -> dict:
+    dataset: str, data_dir: str | None, la: float, seed: int, budget: Any, device: str, deploy: str,
+    repeats: int = 1,
+) -> dict:  # fmt: skip
     """Test metrics of the no-augmentation control; identical for every algo, so computed once.
 
-    It depends on the deployment detector (``deploy``) but not on the gate or the env settings.
+    It depends on the deployment detector (``deploy``) and the number of fits averaged (``repeats``),
+    but not on the gate or the env settings.
     """
     from agents.config import LoopOptions
     from agents.loop import auc_scores, fit_deployment_control
 
     split = _split(dataset, data_dir, la, seed)
     started = time.perf_counter()
-    control = fit_deployment_control(
-        split.X_train,
-        split.y_train,
-        budget=budget,
-        seed=seed,
-        options=LoopOptions(deploy=deploy),
-        device=device,
-    )
-    scores = auc_scores(split.y_test, control.decision_function(split.X_test))
+    scores = []
+    for fit_seed in repeat_seeds(seed, repeats):
+        control = fit_deployment_control(
+            split.X_train, split.y_train, budget=budget, seed=fit_seed, options=LoopOptions(deploy=deploy),
+            device=device,
+        )  # fmt: skip
+        scores.append(auc_scores(split.y_test, control.decision_function(split.X_test)))
+    mean = _mean_scores(scores)
+    roc = [s["auc_roc"] for s in scores]
     return {
-        "control_auc_roc": scores["auc_roc"],
-        "control_auc_pr": scores["auc_pr"],
+        "control_auc_roc": mean["auc_roc"],
+        "control_auc_pr": mean["auc_pr"],
+        "control_auc_roc_std": float(np.std(roc, ddof=1)) if len(roc) > 1 and None not in roc else None,
         "control_seconds": time.perf_counter() - started,
     }
+
+
+def _deployment_scores(
+    result: Any, split: Any, budget: Any, seed: int, options: Any, repeats: int, device: str
+):
+    """Mean test AUCs of the loop's deployment detector and ``repeats - 1`` refits with other seeds.
+
+    The refits see exactly what the loop's fit saw: the training split, the kept rows and the weight
+    the gate gave them.
+    """
+    from agents.deploy import fit_deployment
+    from agents.loop import auc_scores, seed_round
+
+    scores = [auc_scores(split.y_test, result.detector.decision_function(split.X_test))]
+    weight = result.deploy_gate.get("synthetic_weight_used", options.synthetic_weight)
+    for fit_seed in repeat_seeds(seed, repeats)[1:]:
+        seed_round(fit_seed, budget.rounds + 1)
+        detector = fit_deployment(
+            options.deploy, np.asarray(split.X_train, dtype=np.float64), split.y_train, result.kept_X,
+            budget=budget, seed=fit_seed, synthetic_weight=weight, device=device,
+        )  # fmt: skip
+        scores.append(auc_scores(split.y_test, detector.decision_function(split.X_test)))
+    return _mean_scores(scores)
 
 
 def agent_settings(algo: str, budget: str) -> tuple[Any, dict[str, Any]]:
@@ -257,11 +307,13 @@ def evaluate_policy(
     deterministic: bool = False,
     device: str = "cpu",
     options: Any = None,
+    deploy_repeats: int = 1,
 ) -> dict[str, Any]:
     """Runs one cell (loop, frozen reference, fresh generation, control); returns its metric columns.
 
     Args:
         options: :class:`agents.config.LoopOptions` of the loop and the control (default: the package's).
+        deploy_repeats: Deployment fits averaged on each side of ``auc_gain`` (see the module docstring).
 
     Raises:
         Whatever the data loading or the loop raises (the cell function records it as a failure).
@@ -270,7 +322,7 @@ def evaluate_policy(
 
     from agents.checkpoint import latest_checkpoint, load_checkpoint
     from agents.config import LoopOptions
-    from agents.loop import auc_scores, seed_round, swift_hydra_loop
+    from agents.loop import seed_round, swift_hydra_loop
 
     options = options or LoopOptions()
     split = _split(cell.dataset, data_dir, cell.la, cell.seed)
@@ -296,7 +348,7 @@ def evaluate_policy(
     if result.policy is not None:
         result.policy.reseed(seed_round(cell.seed, budget.rounds + 2))  # a fresh, seeded draw
         generated, _ = result.policy.generate(budget.candidates_per_round, deterministic=deterministic)
-    test = auc_scores(split.y_test, result.detector.decision_function(split.X_test))
+    test = _deployment_scores(result, split, budget, cell.seed, options, deploy_repeats, device)
     anomalies = split.X_train[np.asarray(split.y_train) == 1]
     config = env_config(budget, cell.seed, options)
     row = {
@@ -316,7 +368,9 @@ def evaluate_policy(
         "deterministic": deterministic,
     }
     row["wall_seconds"] = time.perf_counter() - started
-    row |= _control(cell.dataset, data_dir, cell.la, cell.seed, budget, device, options.deploy)
+    row |= _control(
+        cell.dataset, data_dir, cell.la, cell.seed, budget, device, options.deploy, deploy_repeats
+    )
     if row["auc_roc"] is not None and row["control_auc_roc"] is not None:
         row["auc_gain"] = row["auc_roc"] - row["control_auc_roc"]
     return row
@@ -324,16 +378,20 @@ def evaluate_policy(
 
 def policy_cell_fn(
     data_dir: str | None, commit: str = "", *, deterministic: bool = False, device: str = "cpu",
-    evaluate: EvaluateFn | None = None, options: Any = None,
+    evaluate: EvaluateFn | None = None, options: Any = None, deploy_repeats: int = 1,
 ) -> Callable[[SweepCell], dict[str, Any]]:  # fmt: skip
-    """The function a backend runs per cell: its CSV row, ``status=failed`` with the error if it raised."""
+    """The function a backend runs per cell: its CSV row, ``status=failed`` with the error if it raised.
+
+    ``deploy_repeats`` reaches :func:`evaluate_policy`; a custom ``evaluate`` measures as it likes.
+    """
     from agents.config import LoopOptions
 
-    evaluate = evaluate or evaluate_policy
+    evaluate = evaluate or functools.partial(evaluate_policy, deploy_repeats=deploy_repeats)
     options = options or LoopOptions()
+    recorded = option_values(options) | {"deploy_repeats": str(int(deploy_repeats))}
 
     def fn(cell: SweepCell) -> dict[str, Any]:
-        base = cell.row() | {"commit": commit, "deterministic": deterministic} | option_values(options)
+        base = cell.row() | {"commit": commit, "deterministic": deterministic} | recorded
         try:
             with torch_threads(1):  # one core per cell, as every runner (see benchmarks.common)
                 return base | evaluate(cell, data_dir, deterministic, device, options) | {"status": "ok"}
@@ -365,6 +423,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         help="mean actions when generating (default: sample); not part of the cell key, so use another --out",
     )
     parser.add_argument("--device", default="cpu", help="torch device of the VAE and detectors")
+    parser.add_argument(
+        "--deploy-repeats", type=int, default=DEFAULT_DEPLOY_REPEATS,
+        help="deployment fits (seeds seed, seed+1000, ...) averaged on each side of auc_gain, so the "
+        f"detector's seed noise does not drown a policy's effect (default: {DEFAULT_DEPLOY_REPEATS})",
+    )  # fmt: skip
     add_loop_option_arguments(parser)
     return add_run_arguments(parser)
 
@@ -379,11 +442,13 @@ def run(args: argparse.Namespace, evaluate: EvaluateFn | None = None) -> Path:
         args.backend, progress=not args.no_progress, options=ray_backend.backend_options(args)
     )
     options = loop_options(args)
-    check_same_options(store, option_values(options), OPTION_COLUMNS)
+    repeat_seeds(0, args.deploy_repeats)  # a bad count fails here, before any cell
+    recorded = option_values(options) | {"deploy_repeats": str(args.deploy_repeats)}
+    check_same_options(store, recorded, OPTION_COLUMNS)
     commit = git_commit()
     fn = policy_cell_fn(
         args.data_dir, commit, deterministic=args.deterministic, device=args.device, evaluate=evaluate,
-        options=options,
+        options=options, deploy_repeats=args.deploy_repeats,
     )  # fmt: skip
     run_sweep(cells, fn, store, backend, retry_failed=args.retry_failed)
     command = getattr(args, "command", None) or "python -m benchmarks.policies (called from Python)"

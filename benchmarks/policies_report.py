@@ -290,13 +290,40 @@ def uncertainty_section(budget: str, rows: Sequence[dict[str, str]], algos: Sequ
             f"- Best policy by mean AUC gain: `{best}`, {est.format(scale=100.0)} points (mean, stratified "
             f"bootstrap 95% CI; it {verdict}). Picked as the best of {len(means)}, so the CI is optimistic."
         )
-    return [*lines, _correlation(rows), ""]
+    return [*lines, _noise_floor(rows), _correlation(rows), ""]
+
+
+def _noise_floor(rows: Sequence[dict[str, str]]) -> str:
+    """How much one deployment fit's AUC moves with its seed alone: the scale ``auc_gain`` is read on."""
+    per_split = {
+        (r["dataset"], r["la"], r["seed"]): (
+            float(r["control_auc_roc_std"]),
+            int(r.get("deploy_repeats") or 1),
+        )
+        for r in rows
+        if r.get("status") == "ok" and r.get("control_auc_roc_std") not in (None, "")
+    }
+    if not per_split:
+        return "- Detector noise: – (one deployment fit per side; rerun with `--deploy-repeats 2` or more)."
+    sd = 100 * float(np.mean([v[0] for v in per_split.values()]))
+    repeats = min(v[1] for v in per_split.values())
+    return (
+        f"- Detector noise: a control fit's AUC-ROC moves by {sd:.2f} points (std over its {repeats} seeds, "
+        f"mean over {len(per_split)} splits) with no synthetic row involved. The gain of one fit per side "
+        f"would carry about {sd * np.sqrt(2):.1f} points of noise (std); averaging {repeats} fits per side "
+        f"leaves about {sd * np.sqrt(2 / repeats):.1f}."
+    )
 
 
 def _options_line(rows: Sequence[dict[str, str]]) -> str:
-    """The run options recorded in the rows (``deploy``, ``synthetic_gate``, ``env_kwargs``)."""
-    seen = sorted({(r.get("deploy", ""), r.get("synthetic_gate", ""), r.get("env_kwargs", "")) for r in rows})
-    shown = [f"deploy={d}, synthetic gate={g}, env_kwargs={e or '{}'}" for d, g, e in seen if d]
+    """The run options recorded in the rows (``deploy``, ``synthetic_gate``, ``env_kwargs``, repeats)."""
+    columns = ("deploy", "synthetic_gate", "env_kwargs", "deploy_repeats")
+    seen = sorted({tuple(r.get(c, "") for c in columns) for r in rows})
+    shown = [
+        f"deploy={d}, synthetic gate={g}, env_kwargs={e or '{}'}, deployment fits per side={n or 1}"
+        for d, g, e, n in seen
+        if d
+    ]
     return "- Options: " + ("; ".join(shown) if shown else "not recorded (older rows)")
 
 

@@ -383,3 +383,67 @@ def test_summary_of_old_rows_without_final_reward_shows_dashes(tmp_path):
     assert "- Options: not recorded (older rows)" in text
     assert "- Reward vs value: – (needs 3 cells" in text
     assert (tmp_path / policies.PLOT_FILE).is_file()
+
+
+# ----------------------------------------------------------------------------------------------- repeats
+def test_repeat_seeds_step_by_the_stride_and_refuse_zero():
+    assert policies.repeat_seeds(4, 3) == [
+        4,
+        4 + policies.REPEAT_SEED_STRIDE,
+        4 + 2 * policies.REPEAT_SEED_STRIDE,
+    ]
+    with pytest.raises(ValueError, match="deploy_repeats must be >= 1"):
+        policies.repeat_seeds(1, 0)
+
+
+def test_control_averages_its_repeated_fits_and_reports_their_spread(monkeypatch):
+    import types
+
+    import agents.loop
+
+    seeds: list[int] = []
+
+    class Control:
+        def __init__(self, flip: bool):
+            self.flip = flip
+
+        def decision_function(self, X):
+            return -X[:, 0] if self.flip else X[:, 0]
+
+    def fake_control(X, y, *, budget, seed, options, device):
+        seeds.append(seed)
+        return Control(flip=seed > 1000)  # the second fit ranks every row backwards
+
+    X = np.array([[0.1], [0.2], [0.8], [0.9]])
+    y = np.array([0, 0, 1, 1])
+    split = types.SimpleNamespace(X_train=X, y_train=y, X_test=X, y_test=y)
+    monkeypatch.setattr(policies, "_split", lambda *args: split)
+    monkeypatch.setattr(agents.loop, "fit_deployment_control", fake_control)
+    policies._control.cache_clear()
+    try:
+        out = policies._control("fake", None, 0.1, 1, "tiny", "cpu", "mome", 2)
+    finally:
+        policies._control.cache_clear()
+    assert seeds == [1, 1 + policies.REPEAT_SEED_STRIDE]
+    assert out["control_auc_roc"] == pytest.approx(0.5)  # mean of 1.0 and 0.0
+    assert out["control_auc_roc_std"] == pytest.approx(np.std([1.0, 0.0], ddof=1))
+
+
+def test_tiny_run_records_the_repeats_and_the_noise_floor(tiny_run):
+    rows = _rows(tiny_run / policies.RESULTS_FILE)
+    assert {r["deploy_repeats"] for r in rows} == {str(policies.DEFAULT_DEPLOY_REPEATS)}
+    assert all(0 <= float(r["control_auc_roc_std"]) <= 1 for r in rows)
+    summary = (tiny_run / policies.SUMMARY_FILE).read_text()
+    assert f"deployment fits per side={policies.DEFAULT_DEPLOY_REPEATS}" in summary
+    assert "- Detector noise: a control fit's AUC-ROC moves by" in summary
+
+
+def test_a_folder_refuses_cells_with_another_repeat_count(tmp_path):
+    def fake(cell, data_dir, deterministic, device, options):
+        return {"auc_roc": 0.9, "control_auc_roc": 0.8, "auc_gain": 0.1, "final_reward": 0.5} | SIZES
+
+    policies.run(_args(_argv(tmp_path, "random", "--deploy-repeats", "2")), evaluate=fake)
+    with pytest.raises(ValueError, match="deploy_repeats=2, not 3; use another --out"):
+        policies.run(_args(_argv(tmp_path, "random")), evaluate=fake)
+    with pytest.raises(ValueError, match="deploy_repeats must be >= 1"):
+        policies.run(_args(_argv(tmp_path / "other", "random", "--deploy-repeats", "0")), evaluate=fake)
