@@ -432,7 +432,8 @@ def test_control_averages_its_repeated_fits_and_reports_their_spread(monkeypatch
 def test_tiny_run_records_the_repeats_and_the_noise_floor(tiny_run):
     rows = _rows(tiny_run / policies.RESULTS_FILE)
     assert {r["deploy_repeats"] for r in rows} == {str(policies.DEFAULT_DEPLOY_REPEATS)}
-    assert all(0 <= float(r["control_auc_roc_std"]) <= 1 for r in rows)
+    real = [r for r in rows if r["seed"] == "1"]  # other tests add fake seed-2 cells to this folder
+    assert real and all(0 <= float(r["control_auc_roc_std"]) <= 1 for r in real)
     summary = (tiny_run / policies.SUMMARY_FILE).read_text()
     assert f"deployment fits per side={policies.DEFAULT_DEPLOY_REPEATS}" in summary
     assert "- Detector noise: a control fit's AUC-ROC moves by" in summary
