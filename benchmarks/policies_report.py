@@ -149,9 +149,10 @@ _DEFINITIONS = (
     "distance of the fresh samples / sqrt(n_features), scaled features.",
     "- Final reward: mean env reward (`hydra_env.rewards.Reward`, the run's `reward_weights`) of the "
     "final policy's fresh samples under the frozen reference detector.",
-    "- AUC-ROC gain: deployment detector minus the no-augmentation control, test split, AUC points. "
-    "Wall s: the Swift Hydra side of a cell (loop with round checkpoints, deployment detector, "
-    "generation), control excluded; the first cell of a process also pays a one-off torch warm-up.",
+    "- AUC-ROC gain: deployment detector minus the no-augmentation control, test split, AUC points; each "
+    "side is the mean over the run's deployment fits per side (seeds s, s + 1000, ...). Wall s: the Swift "
+    "Hydra side of a cell (loop with round checkpoints, deployment detector, generation), control and "
+    "measuring refits excluded; the first cell of a process also pays a one-off torch warm-up.",
 )
 
 
