@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -67,6 +67,22 @@ def type_table(rows: Rows, metric: str = "auc_roc") -> dict[str, dict[str, float
     return {m: _with_mean({t: _dataset_mean(c) for t, c in by_t.items()}, types) for m, by_t in cells.items()}
 
 
+def method_order(rows: Sequence[dict[str, str]]) -> list[str]:
+    """The methods of ``rows`` in a stable order, whatever order the CSV holds them in.
+
+    Baselines first (by name), then the ``swift_hydra*`` methods, each control right before its method.
+    """
+    names = {r["method"] for r in rows}
+    return sorted(
+        names,
+        key=lambda m: (
+            m.startswith("swift_hydra"),
+            m.removesuffix(CONTROL_SUFFIX),
+            not m.endswith(CONTROL_SUFFIX),
+        ),
+    )
+
+
 def control_pairs(methods: Iterable[str]) -> list[tuple[str, str]]:
     """``(m, m_control)`` for every method ``m`` whose control is also present."""
     methods = list(methods)
@@ -112,7 +128,7 @@ def section(rows: Rows, plot: Path | None = None) -> list[str]:
     roc = type_table(rows)
     if not types or not roc:
         return []
-    methods = [m for m in dict.fromkeys(r["method"] for r in rows) if m in roc]
+    methods = [m for m in method_order(rows) if m in roc]
     pairs = comparisons(methods)
     diffs = {(m, c): paired_difference(rows, m, c) for m, c in pairs}
     cover = type_table(rows, "coverage")
@@ -156,7 +172,7 @@ def plot(rows: Rows, out: Path, prefix: str) -> Path | None:
     types = held_out_types(rows)
     if not roc or not types:
         return None
-    methods = [m for m in dict.fromkeys(r["method"] for r in rows) if m in roc]
+    methods = [m for m in method_order(rows) if m in roc]
     groups = [*types, MEAN]
     width = 0.8 / len(methods)
     fig, ax = plt.subplots(figsize=(max(6.0, 0.22 * len(groups) * len(methods) + 3), 4.0))

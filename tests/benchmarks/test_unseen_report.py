@@ -126,3 +126,10 @@ def test_mean_over_types_is_empty_when_a_type_is_missing():
     assert table["ecod"]["local"] == pytest.approx(0.865)
     assert table["ecod"][unseen_report.MEAN] != table["ecod"][unseen_report.MEAN]  # nan: not comparable
     assert table["catboost"][unseen_report.MEAN] == pytest.approx(0.9175)
+
+
+def test_method_order_is_stable_whatever_the_csv_order():
+    names = ["swift_hydra", "mome", "swift_hydra_control", "catboost", "swift_hydra_mome_control", "ecod"]
+    expected = ["catboost", "ecod", "mome", "swift_hydra_control", "swift_hydra", "swift_hydra_mome_control"]
+    for order in (names, names[::-1]):
+        assert unseen_report.method_order([{"method": m} for m in order]) == expected
