@@ -241,7 +241,29 @@ def _correlation(rows: Sequence[dict[str, str]]) -> str:
         )
     return (
         f"- Reward vs value: Spearman ρ = {rho:.2f} (p = {p:.2g}, {len(cells)} cells, every algo) between "
-        f"`final_reward` and `auc_gain`; {meaning}"
+        f"`final_reward` and `auc_gain`; {meaning}{_within_datasets(cells)}"
+    )
+
+
+def _within_datasets(cells: Sequence[dict[str, str]]) -> str:
+    """The same correlation with each (dataset, la)'s means removed: the link among policies, not datasets."""
+    from scipy.stats import spearmanr
+
+    groups: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for r in cells:
+        groups.setdefault((r["dataset"], r["la"]), []).append(
+            (float(r["final_reward"]), float(r["auc_gain"]))
+        )
+    centred = [np.asarray(v) - np.mean(v, axis=0) for v in groups.values() if len(v) > 1]
+    if len(groups) < 2 or not centred:
+        return ""
+    both = np.vstack(centred)
+    if len(both) < 3 or np.ptp(both[:, 0]) == 0 or np.ptp(both[:, 1]) == 0:
+        return ""
+    rho, p = spearmanr(both[:, 0], both[:, 1])
+    return (
+        f" Within datasets (each dataset's means removed, so datasets that are easy to reward or to gain "
+        f"on do not drive it): ρ = {rho:.2f} (p = {p:.2g})."
     )
 
 

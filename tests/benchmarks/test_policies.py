@@ -448,3 +448,16 @@ def test_a_folder_refuses_cells_with_another_repeat_count(tmp_path):
         policies.run(_args(_argv(tmp_path, "random")), evaluate=fake)
     with pytest.raises(ValueError, match="deploy_repeats must be >= 1"):
         policies.run(_args(_argv(tmp_path / "other", "random", "--deploy-repeats", "0")), evaluate=fake)
+
+
+def test_within_dataset_correlation_separates_policies_from_datasets(tmp_path):
+    # Across datasets reward and gain rise together; inside each dataset the better-rewarded cells gain
+    # less. The pooled ρ is positive, the within-dataset ρ must expose the opposite link.
+    rows = []
+    for d, dataset in enumerate(("a", "b", "c")):
+        for seed in (1, 2, 3, 4):
+            rows.append(_cell(dataset, seed, "random", 10.0 * d + seed, 10.0 * d - 0.1 * seed))
+    text = policies.write_leaderboard(rows, tmp_path, command="cmd", commit="abc").read_text()
+    pooled = float(text.split("Spearman ρ = ")[1].split(" ")[0])
+    within = float(text.split("Within datasets")[1].split("ρ = ")[1].split(" ")[0])
+    assert pooled > 0.5 and within < -0.9  # not exactly -1: the centred values tie across datasets
