@@ -83,6 +83,15 @@ def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
         raise
 
 
+def record_command(path: Path, command: str) -> str:
+    """Appends ``command`` to the history file unless it is the last entry; returns the history as text."""
+    history = path.read_text().splitlines() if path.is_file() else []
+    if command and (not history or history[-1] != command):
+        history.append(command)
+        atomic_write(path, lambda p: p.write_text("\n".join(history) + "\n"))
+    return "`, then `".join(history) if history else command
+
+
 def comma_list(text: str) -> list[str]:
     """argparse type for ``a,b,c``; an empty list is an error."""
     items = [t.strip() for t in text.split(",") if t.strip()]

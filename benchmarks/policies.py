@@ -73,6 +73,7 @@ from benchmarks.common import (
     comma_list,
     git_commit,
     invoked_as,
+    record_command,
     torch_threads,
 )
 from benchmarks.policies_report import (  # noqa: F401  (re-exported: the leaderboard's report lives there)
@@ -96,6 +97,7 @@ from benchmarks.sweep import (
 )
 
 RESULTS_FILE = "policies_results.csv"
+COMMANDS_FILE = "policies_commands.txt"  # every command that added cells, in order
 DEFAULT_ALGOS = ("ppo", "sac", "td3", "random", "gradient")
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "policies"
 COLUMNS = (
@@ -457,7 +459,9 @@ def run(args: argparse.Namespace, evaluate: EvaluateFn | None = None) -> Path:
     )  # fmt: skip
     run_sweep(cells, fn, store, backend, retry_failed=args.retry_failed)
     command = getattr(args, "command", None) or "python -m benchmarks.policies (called from Python)"
-    return write_leaderboard(list(store.rows.values()), out, command=command, commit=commit)
+    # Cells may come from several runs (resumed, extended, split across processes): keep them all.
+    history = record_command(out / COMMANDS_FILE, command)
+    return write_leaderboard(list(store.rows.values()), out, command=history, commit=commit)
 
 
 def main(argv: list[str] | None = None) -> int:

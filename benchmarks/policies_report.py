@@ -363,7 +363,7 @@ def write_leaderboard(rows: Sequence[dict[str, str]], out: str | Path, *, comman
     datasets, las = sorted({r["dataset"] for r in rows}), sorted({r["la"] for r in rows})
     seeds = sorted({r["seed"] for r in rows}, key=int)
     lines = [
-        "# Generation-policy leaderboard", "", f"- Command: `{command}`", f"- Commit: `{commit}`",
+        "# Generation-policy leaderboard", "", f"- Command(s), in the order they ran: `{command}`", f"- Commit: `{commit}`",
         f"- Generated: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
         f"- Cells: {len(ok)} ok, {len(failed)} failed; datasets: {', '.join(datasets)}; "
         f"la: {', '.join(las)}; seeds: {' '.join(seeds)}", _options_line(rows), *_DEFINITIONS, "",

@@ -19,7 +19,13 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks import adbench_report, unseen_report
-from benchmarks.common import ResultStore, atomic_write, comma_list, git_commit  # noqa: F401  (comma_list: re-export)
+from benchmarks.common import (  # noqa: F401  (comma_list, record_command: re-exported)
+    ResultStore,
+    atomic_write,
+    comma_list,
+    git_commit,
+    record_command,
+)
 
 # Published ADBench means (AUC-ROC, %) over its 47 Classical datasets, 3 seeds, default hyperparameters.
 # Source: Han, Hu, Huang, Jiang & Zhao, "ADBench: Anomaly Detection Benchmark", NeurIPS 2022 Datasets and
@@ -301,15 +307,6 @@ def write_report(
 
 # Summary titles by CSV prefix, so a rebuilt summary reads like the original.
 TITLES = {"adbench": "ADBench benchmark", "unseen": "Unseen anomaly types (leave one type out)"}
-
-
-def record_command(path: Path, command: str) -> str:
-    """Appends ``command`` to the history file unless it is the last entry; returns the history as text."""
-    history = path.read_text().splitlines() if path.is_file() else []
-    if command and (not history or history[-1] != command):
-        history.append(command)
-        atomic_write(path, lambda p: p.write_text("\n".join(history) + "\n"))
-    return "`, then `".join(history) if history else command
 
 
 def main(argv: list[str] | None = None) -> int:

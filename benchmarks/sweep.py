@@ -35,10 +35,12 @@ from benchmarks.common import (
     atomic_write,
     comma_list,
     git_commit,
+    record_command,
     resolve_datasets,
 )
 
 RESULTS_FILE = "sweep_results.csv"
+COMMANDS_FILE = "sweep_commands.txt"  # every command that added cells, in order
 COLUMNS = (
     "dataset", "algo", "la", "seed", "budget", "status", "auc_roc", "auc_pr", "control_auc_roc",
     "control_auc_pr", "delta_auc_roc", "n_train", "n_test", "n_features", "n_labeled_anomalies",
@@ -282,7 +284,7 @@ def write_summary(rows: Sequence[dict[str, str]], out: Path, *, command: str, co
         return [float(r[name]) for r in group if r[name] != ""]
 
     lines = [
-        "# Swift Hydra sweep", "", f"- Command: `{command}`", f"- Commit: `{commit}`",
+        "# Swift Hydra sweep", "", f"- Command(s), in the order they ran: `{command}`", f"- Commit: `{commit}`",
         f"- Cells: {len(ok)} ok, {len(rows) - len(ok)} failed", "",
         "Test AUC-ROC (%) of Swift Hydra and of the no-augmentation control, mean over the seeds that finished.",
         "", "| la | dataset | algo | seeds | Swift Hydra | control | delta (points) |", "| --- | --- | --- | --- | --- | --- | --- |",
@@ -376,7 +378,8 @@ def run(args: argparse.Namespace, train: TrainFn | None = None) -> Path:
     fn = sweep_cell_fn(data_dir, runs_dir, commit=commit, train=train, options=options)
     run_sweep(cells, fn, store, backend, retry_failed=args.retry_failed)
     command = getattr(args, "command", None) or "python -m benchmarks.sweep (called from Python)"
-    write_summary(list(store.rows.values()), out, command=command, commit=commit)
+    history = record_command(out / COMMANDS_FILE, command)  # every run that added cells, in order
+    write_summary(list(store.rows.values()), out, command=history, commit=commit)
     return store.path
 
 

@@ -78,7 +78,10 @@ def test_tiny_run_writes_one_row_per_cell_with_metrics_in_range(tiny_run):
 
 def test_tiny_run_writes_leaderboard_with_command_commit_and_plot(tiny_run):
     summary = (tiny_run / policies.SUMMARY_FILE).read_text()
-    assert "- Command: `python -m benchmarks.policies --algos random,gradient,ppo --datasets wdbc" in summary
+    assert (
+        "- Command(s), in the order they ran: `python -m benchmarks.policies --algos random,gradient,ppo --datasets wdbc"
+        in summary
+    )
     assert "- Commit: `" in summary and "- Cells: 3 ok, 0 failed" in summary
     assert "- Options: deploy=catboost, synthetic gate=True, env_kwargs={}" in summary
     assert "### Uncertainty, budget `tiny`" in summary and "- Reward vs value:" in summary
@@ -461,3 +464,22 @@ def test_within_dataset_correlation_separates_policies_from_datasets(tmp_path):
     pooled = float(text.split("Spearman ρ = ")[1].split(" ")[0])
     within = float(text.split("Within datasets")[1].split("ρ = ")[1].split(" ")[0])
     assert pooled > 0.5 and within < -0.9  # not exactly -1: the centred values tie across datasets
+
+
+def test_summary_lists_every_command_that_added_cells(tmp_path):
+    def fake(cell, data_dir, deterministic, device, options):
+        return {"auc_roc": 0.9, "control_auc_roc": 0.8, "auc_gain": 0.1, "final_reward": 0.5} | SIZES
+
+    for algos in ("random", "gradient", "gradient"):  # the repeated command is recorded once
+        args = _args(_argv(tmp_path, algos))
+        args.command = f"python -m benchmarks.policies --algos {algos}"
+        summary = policies.run(args, evaluate=fake).read_text()
+    history = (tmp_path / policies.COMMANDS_FILE).read_text().splitlines()
+    assert history == [
+        "python -m benchmarks.policies --algos random",
+        "python -m benchmarks.policies --algos gradient",
+    ]
+    assert (
+        "- Command(s), in the order they ran: `python -m benchmarks.policies --algos random`, then "
+        "`python -m benchmarks.policies --algos gradient`" in summary
+    )
