@@ -102,8 +102,6 @@ def run(
     Raises:
         FileNotFoundError, ValueError: unknown dataset, bad hyperparameters, not a run directory.
     """
-    from tqdm.auto import tqdm
-
     from hydra_env import datasets
 
     check_algo(config.algo)
@@ -126,32 +124,101 @@ def run(
         if (run_dir / SUMMARY_FILE).is_file():
             return json.loads((run_dir / SUMMARY_FILE).read_text())
     else:
-        if is_run_dir(run_dir):
-            raise ValueError(f"{run_dir} already holds a run; resume it or choose another run directory")
-        run_dir.mkdir(parents=True, exist_ok=True)
-        write_json(
-            run_dir / CONFIG_FILE,
-            {
-                "config": config.to_dict(),
-                "hyperparams_raw": hyperparams_raw,
-                "budget": dataclasses.asdict(budget),
-                "algo_kwargs": algo_kwargs,
-            },
-        )
-        (run_dir / METRICS_FILE).write_text("")
-    point = find_resume_point(run_dir) if resume else None
+        _start_run_dir(run_dir, config, hyperparams_raw, budget, algo_kwargs)
+    point = _rewind_metrics(run_dir) if resume else None
+
+    started = time.perf_counter()
+    result, test = _fit_and_test(config, split, budget, algo_kwargs, options, run_dir, resume)
+    _save_artifacts(run_dir, result, split)
+    summary = _summary(config, split, budget, options, result, test, run_dir)
+    summary["wall_seconds"] = round(time.perf_counter() - started, 2)
+    if point is not None:
+        summary["resumed_from_round"] = point.round
+    write_json(run_dir / SUMMARY_FILE, summary)
+    return summary
+
+
+def _summary(
+    config: TrainConfig,
+    split: Any,
+    budget: Budget,
+    options: Any,
+    result: LoopResult,
+    test: dict[str, Any],
+    run_dir: Path,
+) -> dict[str, Any]:
+    """The run's ``summary.json`` content (without its timing)."""
+    summary = {
+        "dataset": str(config.dataset),
+        "algo": config.algo,
+        "la": config.la,
+        "seed": config.seed,
+        "budget": config.budget,
+        "rounds": budget.rounds,
+        "n_train": int(len(split.y_train)),
+        "n_test": int(len(split.y_test)),
+        "n_features": int(split.X_train.shape[1]),
+        "n_labeled_anomalies": int(split.y_train.sum()),
+        "n_validation": int(len(result.y_val)),
+        "n_synthetic_kept": int(len(result.kept_X)),
+        "deploy": options.deploy,
+        "deploy_gate": result.deploy_gate,
+        "test": test,
+        "val_auc_roc_per_round": [m.get("val_auc_roc") for m in result.metrics],
+        "run_dir": str(run_dir),
+    }
+    if "control" in test and None not in (test["control"]["auc_roc"], test["swift_hydra"]["auc_roc"]):
+        summary["delta_auc_roc"] = test["swift_hydra"]["auc_roc"] - test["control"]["auc_roc"]
+    return summary
+
+
+def _start_run_dir(
+    run_dir: Path, config: TrainConfig, hyperparams_raw: dict[str, Any], budget: Budget, algo_kwargs: dict
+) -> None:
+    """Creates a new run directory with its ``config.json`` (enough to resume) and empty metrics."""
+    if is_run_dir(run_dir):
+        raise ValueError(f"{run_dir} already holds a run; resume it or choose another run directory")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_json(
+        run_dir / CONFIG_FILE,
+        {
+            "config": config.to_dict(),
+            "hyperparams_raw": hyperparams_raw,
+            "budget": dataclasses.asdict(budget),
+            "algo_kwargs": algo_kwargs,
+        },
+    )
+    (run_dir / METRICS_FILE).write_text("")
+
+
+def _rewind_metrics(run_dir: Path) -> Any:
+    """Resume point of ``run_dir`` (or None); ``metrics.jsonl`` is cut to exactly the rounds it holds."""
+    point = find_resume_point(run_dir)
     latest = point.path if point else None
     if point is not None:
         print(f"{run_dir}: {point.describe()}", file=sys.stderr)
-    if resume:  # metrics.jsonl = exactly the rounds the checkpoint holds; later ones are recomputed
-        done = json.loads((latest / "state.json").read_text())["metrics"] if latest else []
-        (run_dir / METRICS_FILE).write_text("".join(json.dumps(m) + "\n" for m in done))
+    # Later rounds are recomputed, so their lines must go.
+    done = json.loads((latest / "state.json").read_text())["metrics"] if latest else []
+    (run_dir / METRICS_FILE).write_text("".join(json.dumps(m) + "\n" for m in done))
+    return point
+
+
+def _fit_and_test(
+    config: TrainConfig,
+    split: Any,
+    budget: Budget,
+    algo_kwargs: dict[str, Any],
+    options: Any,
+    run_dir: Path,
+    resume: bool,
+) -> tuple[LoopResult, dict[str, Any]]:
+    """The closed loop (round metrics appended to ``metrics.jsonl``), the control, test AUCs of both."""
+    from tqdm.auto import tqdm
 
     def append_metrics(metrics: dict[str, Any]) -> None:
         with open(run_dir / METRICS_FILE, "a") as fh:
             fh.write(json.dumps(metrics) + "\n")
 
-    started = time.perf_counter()
     bar = tqdm(total=budget.rounds + 1, disable=not config.progress, leave=False, unit="round")
 
     def report(stage: str, done: int, total: int) -> None:
@@ -161,22 +228,12 @@ def run(
 
     try:
         result = swift_hydra_loop(
-            split.X_train,
-            split.y_train,
-            algo=config.algo,
-            budget=budget,
-            seed=config.seed,
-            algo_kwargs=algo_kwargs,
-            val_fraction=config.val_fraction,
-            deterministic=config.deterministic,
-            options=options,
-            run_dir=run_dir,
-            resume=resume,
-            progress=report,
-            on_round_end=append_metrics,
+            split.X_train, split.y_train, algo=config.algo, budget=budget, seed=config.seed,
+            algo_kwargs=algo_kwargs, val_fraction=config.val_fraction, deterministic=config.deterministic,
+            options=options, run_dir=run_dir, resume=resume, progress=report, on_round_end=append_metrics,
             tensorboard_log=str(run_dir / "tensorboard") if config.tensorboard else None,
             device=config.device,
-        )
+        )  # fmt: skip
         test = {"swift_hydra": auc_scores(split.y_test, result.detector.decision_function(split.X_test))}
         if config.control and budget.rounds > 0:
             bar.set_description("fitting the no-augmentation control")
@@ -190,7 +247,11 @@ def run(
             test["control"] = dict(test["swift_hydra"])
     finally:
         bar.close()
+    return result, test
 
+
+def _save_artifacts(run_dir: Path, result: LoopResult, split: Any) -> None:
+    """Detector, VAE, agent, kept synthetic anomalies (scaled and original units, atomic) and plots."""
     result.detector.save(run_dir / "detector.pt")
     result.vae.save(run_dir / "vae.pt")
     if result.policy is not None:
@@ -210,33 +271,6 @@ def run(
     )
     os.replace(tmp, run_dir / "synthetic.npz")
     _write_plots(run_dir, result, split)
-
-    summary = {
-        "dataset": str(config.dataset),
-        "algo": config.algo,
-        "la": config.la,
-        "seed": config.seed,
-        "budget": config.budget,
-        "rounds": budget.rounds,
-        "n_train": int(len(split.y_train)),
-        "n_test": int(len(split.y_test)),
-        "n_features": int(split.X_train.shape[1]),
-        "n_labeled_anomalies": int(split.y_train.sum()),
-        "n_validation": int(len(result.y_val)),
-        "n_synthetic_kept": int(len(result.kept_X)),
-        "deploy": options.deploy,
-        "deploy_gate": result.deploy_gate,
-        "test": test,
-        "val_auc_roc_per_round": [m.get("val_auc_roc") for m in result.metrics],
-        "run_dir": str(run_dir),
-        "wall_seconds": round(time.perf_counter() - started, 2),
-    }
-    if point is not None:
-        summary["resumed_from_round"] = point.round
-    if "control" in test and None not in (test["control"]["auc_roc"], test["swift_hydra"]["auc_roc"]):
-        summary["delta_auc_roc"] = test["swift_hydra"]["auc_roc"] - test["control"]["auc_roc"]
-    write_json(run_dir / SUMMARY_FILE, summary)
-    return summary
 
 
 def _write_plots(run_dir: Path, result: LoopResult, split: Any) -> None:

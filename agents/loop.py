@@ -256,8 +256,7 @@ def swift_hydra_loop(
     Returns:
         A :class:`LoopResult`.
     """
-    from agents.deploy import check_deploy, choose_synthetic_weight, fit_deployment
-    from hydra_env.rounds import RoundStep
+    from agents.deploy import check_deploy
 
     algo = check_algo(algo)
     budget = get_budget(budget)
@@ -267,54 +266,94 @@ def swift_hydra_loop(
     y_train = np.asarray(y_train).astype(np.int64).ravel()
     if X_train.ndim != 2 or len(X_train) != len(y_train) or not np.isfinite(X_train).all():
         raise ValueError(f"X_train must be a finite 2-D array with one row per label, got {X_train.shape}")
-    X_fit, y_fit, X_val, y_val = carve_validation(X_train, y_train, val_fraction, seed)
-    kwargs = resolve_algo_kwargs(algo, budget, algo_kwargs)
-    ckpt_root = Path(run_dir) / CHECKPOINTS if run_dir is not None else None
-    report = progress or (lambda stage, done, total: None)
-
-    latest = latest_checkpoint(run_dir) if (resume and run_dir is not None) else None
-    if latest is not None:
-        state = load_checkpoint(latest, device=device)
-    else:
-        seed_round(seed, 0)
-        report("pre-training VAE and detector", 0, 1)
-        vae = make_vae(budget, seed, device).fit(X_fit, y_fit)
-        detector = make_loop_detector(budget, seed, device).fit(X_fit, y_fit)
-        empty = np.zeros((0, X_train.shape[1]), dtype=np.float32)
-        state = LoopState(0, vae, detector, empty, np.zeros(0), np.zeros(0, dtype=np.int64), [])
-        state.metrics.append({"round": 0, **_val_metrics(detector, X_val, y_val), "n_kept": 0})
-
-    env_kwargs = {"device": device, **options.env_kwargs}
-    vector_env = make_env(X_fit, y_fit, state.vae, state.detector, budget, seed, **env_kwargs)
-    core = core_of(vector_env)
-    step = RoundStep(
-        state.detector, X_fit, y_fit, top_l=budget.top_l, core=core, vae=state.vae,
-        vae_epochs=budget.vae_epochs_per_round, min_novelty=options.min_novelty,
+    run = _LoopRun(
+        algo, budget, seed, options, deterministic, progress or _silent, device,
+        *carve_validation(X_train, y_train, val_fraction, seed),
     )  # fmt: skip
-    step.restore(state.kept_X, state.kept_reward, state.kept_round, state.round)
-    core.set_detector_state(None, state.round)
-    core.add_anomalies(state.kept_X)
-    policy = _policy(algo, vector_env, seed, kwargs, latest, tensorboard_log) if budget.rounds > 0 else None
+    ckpt_root = Path(run_dir) / CHECKPOINTS if run_dir is not None else None
+    latest = latest_checkpoint(run_dir) if (resume and run_dir is not None) else None
+    state = load_checkpoint(latest, device=device) if latest is not None else run.pretrain()
+    env_kwargs = {"device": device, **options.env_kwargs}
+    vector_env = make_env(run.X_fit, run.y_fit, state.vae, state.detector, budget, seed, **env_kwargs)
+    step = run.round_step(state, vector_env)
+    policy = None
+    if budget.rounds > 0:
+        kwargs = resolve_algo_kwargs(algo, budget, algo_kwargs)
+        policy = _policy(algo, vector_env, seed, kwargs, latest, tensorboard_log)
     if latest is None:
         _end_round(state, policy, ckpt_root, on_round_end)
-
     for k in range(state.round + 1, budget.rounds + 1):
+        run.play_round(k, state, policy, step)
+        _end_round(state, policy, ckpt_root, on_round_end)
+    return run.deploy(state, policy, X_train, y_train)
+
+
+def _silent(stage: str, done: int, total: int) -> None:
+    """The default ``progress`` callback: reports nothing."""
+
+
+@dataclasses.dataclass
+class _LoopRun:
+    """The settings of one :func:`swift_hydra_loop` call and its named steps (pre-train, round, deploy)."""
+
+    algo: str
+    budget: Budget
+    seed: int
+    options: LoopOptions
+    deterministic: bool
+    report: Callable[[str, int, int], None]
+    device: str
+    X_fit: np.ndarray
+    y_fit: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+
+    def pretrain(self) -> LoopState:
+        """Round 0: the VAE and the in-loop detector fitted on the fit part, nothing kept yet."""
+        seed_round(self.seed, 0)
+        self.report("pre-training VAE and detector", 0, 1)
+        vae = make_vae(self.budget, self.seed, self.device).fit(self.X_fit, self.y_fit)
+        detector = make_loop_detector(self.budget, self.seed, self.device).fit(self.X_fit, self.y_fit)
+        empty = np.zeros((0, self.X_fit.shape[1]), dtype=np.float32)
+        state = LoopState(0, vae, detector, empty, np.zeros(0), np.zeros(0, dtype=np.int64), [])
+        state.metrics.append({"round": 0, **_val_metrics(detector, self.X_val, self.y_val), "n_kept": 0})
+        return state
+
+    def round_step(self, state: LoopState, vector_env: Any) -> Any:
+        """The shared :class:`~hydra_env.rounds.RoundStep`, restored to ``state`` (fresh or resumed)."""
+        from hydra_env.rounds import RoundStep
+
+        core = core_of(vector_env)
+        step = RoundStep(
+            state.detector, self.X_fit, self.y_fit, top_l=self.budget.top_l, core=core, vae=state.vae,
+            vae_epochs=self.budget.vae_epochs_per_round, min_novelty=self.options.min_novelty,
+        )  # fmt: skip
+        step.restore(state.kept_X, state.kept_reward, state.kept_round, state.round)
+        core.set_detector_state(None, state.round)
+        core.add_anomalies(state.kept_X)
+        return step
+
+    def play_round(self, k: int, state: LoopState, policy: GenerationPolicy, step: Any) -> None:
+        """Round ``k``: learn, generate, then select -> augment -> refit; updates ``state`` in place."""
         started = time.perf_counter()
-        round_seed = seed_round(seed, k)
+        rounds = self.budget.rounds
+        round_seed = seed_round(self.seed, k)
         policy.reseed(round_seed)
-        report(f"round {k}/{budget.rounds}: {algo} learning", k - 1, budget.rounds)
-        policy.learn(budget.steps_per_round)
+        self.report(f"round {k}/{rounds}: {self.algo} learning", k - 1, rounds)
+        policy.learn(self.budget.steps_per_round)
         policy.reseed(round_seed + 1)
-        candidates, rewards = policy.generate(budget.candidates_per_round, deterministic=deterministic)
-        report(f"round {k}/{budget.rounds}: retraining detector", k - 1, budget.rounds)
-        kept, kept_rewards = step(candidates, rewards)
+        candidates, rewards = policy.generate(
+            self.budget.candidates_per_round, deterministic=self.deterministic
+        )
+        self.report(f"round {k}/{rounds}: retraining detector", k - 1, rounds)
+        _, kept_rewards = step(candidates, rewards)
         state.round, state.kept_X, state.kept_reward, state.kept_round = (
             k, step.kept_X, step.kept_reward, step.kept_round,
         )  # fmt: skip
         state.metrics.append(
             {
                 "round": k,
-                **_val_metrics(state.detector, X_val, y_val),
+                **_val_metrics(state.detector, self.X_val, self.y_val),
                 "reward_mean": float(np.mean(rewards)),
                 "reward_max": float(np.max(rewards)),
                 "kept_reward_mean": float(np.mean(kept_rewards)) if len(kept_rewards) else None,
@@ -323,32 +362,30 @@ def swift_hydra_loop(
                 "seconds": round(time.perf_counter() - started, 3),
             }
         )
-        _end_round(state, policy, ckpt_root, on_round_end)
 
-    report(f"fitting the deployment detector ({options.deploy})", budget.rounds, budget.rounds)
-    seed_round(seed, budget.rounds + 1)
-    weight, evidence = options.synthetic_weight, {}
-    if options.synthetic_gate:
-        weight, evidence = choose_synthetic_weight(
-            X_fit, y_fit, X_val, y_val, state.kept_X, synthetic_weight=weight, seed=seed
-        )
-    deploy = fit_deployment(
-        options.deploy, X_train, y_train, state.kept_X, budget=budget, seed=seed,
-        synthetic_weight=weight, device=device,
-    )  # fmt: skip
-    return LoopResult(
-        deploy,
-        state.detector,
-        state.vae,
-        policy,
-        state.kept_X,
-        state.kept_reward,
-        state.kept_round,
-        state.metrics,
-        X_val,
-        y_val,
-        {"synthetic_weight_used": weight, **evidence},
-    )
+    def deploy(
+        self, state: LoopState, policy: GenerationPolicy | None, X_train: np.ndarray, y_train: np.ndarray
+    ) -> LoopResult:
+        """The deployment detector on the whole training split (+ the kept rows if the gate lets them in)."""
+        from agents.deploy import choose_synthetic_weight, fit_deployment
+
+        rounds = self.budget.rounds
+        self.report(f"fitting the deployment detector ({self.options.deploy})", rounds, rounds)
+        seed_round(self.seed, rounds + 1)
+        weight, evidence = self.options.synthetic_weight, {}
+        if self.options.synthetic_gate:
+            weight, evidence = choose_synthetic_weight(
+                self.X_fit, self.y_fit, self.X_val, self.y_val, state.kept_X, synthetic_weight=weight,
+                seed=self.seed,
+            )  # fmt: skip
+        detector = fit_deployment(
+            self.options.deploy, X_train, y_train, state.kept_X, budget=self.budget, seed=self.seed,
+            synthetic_weight=weight, device=self.device,
+        )  # fmt: skip
+        return LoopResult(
+            detector, state.detector, state.vae, policy, state.kept_X, state.kept_reward, state.kept_round,
+            state.metrics, self.X_val, self.y_val, {"synthetic_weight_used": weight, **evidence},
+        )  # fmt: skip
 
 
 def _policy(

@@ -306,6 +306,32 @@ def final_reward(
     return float(value.mean())
 
 
+def _loop_with_reference(
+    cell: SweepCell, split: Any, budget: Any, algo_kwargs: dict[str, Any], options: Any,
+    deterministic: bool, device: str,
+) -> tuple[Any, Any]:  # fmt: skip
+    """The cell's closed loop and its frozen reference detector (the in-loop detector of round 0)."""
+    from agents.checkpoint import latest_checkpoint, load_checkpoint
+    from agents.loop import swift_hydra_loop
+
+    with tempfile.TemporaryDirectory(prefix="swift-hydra-policies-") as run_dir:
+        reference: dict[str, Any] = {}
+
+        def keep_reference(metrics: dict[str, Any]) -> None:
+            # Round 0 is checkpointed right after pre-training: that detector, frozen, is the reference.
+            if metrics.get("round") == 0:
+                reference["detector"] = load_checkpoint(latest_checkpoint(run_dir), device=device).detector
+
+        result = swift_hydra_loop(
+            split.X_train, split.y_train, algo=cell.algo, budget=budget, seed=cell.seed,
+            algo_kwargs=algo_kwargs, options=options, deterministic=deterministic, run_dir=run_dir,
+            on_round_end=keep_reference, device=device,
+        )  # fmt: skip
+    if "detector" not in reference:
+        raise RuntimeError("the loop did not report its round-0 checkpoint; no reference detector")
+    return result, reference["detector"]
+
+
 def evaluate_policy(
     cell: SweepCell,
     data_dir: str | None,
@@ -325,30 +351,14 @@ def evaluate_policy(
     """
     import stable_baselines3  # noqa: F401  (imported before the clock starts: the first cell pays no import)
 
-    from agents.checkpoint import latest_checkpoint, load_checkpoint
     from agents.config import LoopOptions
-    from agents.loop import seed_round, swift_hydra_loop
+    from agents.loop import seed_round
 
     options = options or LoopOptions()
     split = _split(cell.dataset, data_dir, cell.la, cell.seed)
     budget, algo_kwargs = agent_settings(cell.algo, cell.budget)
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="swift-hydra-policies-") as run_dir:
-        reference: dict[str, Any] = {}
-
-        def keep_reference(metrics: dict[str, Any]) -> None:
-            # Round 0 is checkpointed right after pre-training: that detector, frozen, is the reference.
-            if metrics.get("round") == 0:
-                reference["detector"] = load_checkpoint(latest_checkpoint(run_dir), device=device).detector
-
-        result = swift_hydra_loop(
-            split.X_train, split.y_train, algo=cell.algo, budget=budget, seed=cell.seed,
-            algo_kwargs=algo_kwargs, options=options, deterministic=deterministic, run_dir=run_dir,
-            on_round_end=keep_reference, device=device,
-        )  # fmt: skip
-    if "detector" not in reference:
-        raise RuntimeError("the loop did not report its round-0 checkpoint; no reference detector")
-    frozen = reference["detector"]
+    result, frozen = _loop_with_reference(cell, split, budget, algo_kwargs, options, deterministic, device)
     generated = np.zeros((0, split.X_train.shape[1]), dtype=np.float32)
     if result.policy is not None:
         result.policy.reseed(seed_round(cell.seed, budget.rounds + 2))  # a fresh, seeded draw

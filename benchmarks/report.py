@@ -144,57 +144,7 @@ def _markdown(rows, group_column, reference, command, commit, title, plots, extr
         "every ranked method completed (1 = best AUC-ROC).", "", *extra,
     ]  # fmt: skip
     for group in groups:
-        ranks, common = mean_ranks(roc.get(group, {}))
-        lines += [f"## {group_column} = {group}", ""]
-        with_published = group_column == "la"
-        lines += [
-            "| method | kind | AUC-ROC | AUC-PR | mean rank | datasets | failed cells | fit s | predict s/1k rows |"
-            + (" ADBench published AUC-ROC |" if with_published else ""),
-            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-            + (" ---: |" if with_published else ""),
-        ]
-        for method in methods:
-            group_rows = [r for r in rows if r[group_column] == group and r["method"] == method]
-            ok_rows = [r for r in group_rows if r.get("status") == "ok"]
-            by_d_roc, by_d_pr = roc.get(group, {}).get(method, {}), pr.get(group, {}).get(method, {})
-            fit = np.mean([float(r["fit_seconds"]) for r in ok_rows]) if ok_rows else float("nan")
-            pred = np.mean([float(r["predict_seconds_per_1k"]) for r in ok_rows]) if ok_rows else float("nan")
-            rank = f"{ranks[method]:.2f}" if method in ranks else "–"
-            lines.append(
-                f"| {method} | {kinds[method]} | {_pct(np.mean(list(by_d_roc.values())) if by_d_roc else None)} "
-                f"| {_pct(np.mean(list(by_d_pr.values())) if by_d_pr else None)} | {rank} | {len(by_d_roc)} "
-                f"| {len(group_rows) - len(ok_rows)} | {_num(fit)} | {_num(pred)} |"
-                + (f" {_published(method, group_column, group)} |" if with_published else "")
-            )
-        lines += ["", f"Mean ranks over {len(common)} dataset(s) completed by all ranked methods.", ""]
-        if reference not in roc.get(group, {}):
-            lines += [
-                f"Reference method {reference!r} has no successful cell here: no wins/ties/losses table.",
-                "",
-            ]
-        else:
-            lines += [
-                f"### {reference} against each method (AUC-ROC, per dataset)", "",
-                "| method | wins | ties | losses | mean diff (points) | Wilcoxon p | paired datasets |",
-                "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
-            ]  # fmt: skip
-            for c in compare(roc[group], reference):
-                p = "–" if not math.isfinite(c["p_value"]) else f"{c['p_value']:.3g}"
-                lines.append(
-                    f"| {c['method']} | {c['wins']} | {c['ties']} | {c['losses']} | {_pct(c['mean_diff'])} | {p} | {c['n']} |"
-                )
-            lines += [
-                "",
-                f"Ties: |difference| <= {100 * TIE_TOLERANCE:.1f} AUC point; two-sided Wilcoxon signed-rank.",
-                "",
-            ]
-        present = [m for m in methods if m in roc.get(group, {})]
-        datasets = sorted({d for m in present for d in roc[group][m]})
-        lines += [f"### Per-dataset AUC-ROC (%), {group_column} = {group}", ""]
-        lines += ["| dataset | " + " | ".join(present) + " |", "| --- |" + " ---: |" * len(present)]
-        for d in datasets:
-            lines.append(f"| {d} | " + " | ".join(_pct(roc[group][m].get(d)) for m in present) + " |")
-        lines.append("")
+        lines += _group_section(rows, group_column, group, reference, roc, pr, methods, kinds)
     if plots:
         lines += ["## Plots", ""] + [f"![{p.stem}]({p.name})" for p in plots] + [""]
     if failed:
@@ -212,6 +162,66 @@ def _markdown(rows, group_column, reference, command, commit, title, plots, extr
                   "Those means cover 47 datasets, ours only the datasets above, so they are context, not a paired comparison.",
                   "", TEAM_REFERENCE_NOTE, ""]  # fmt: skip
     return "\n".join(lines)
+
+
+def _group_section(rows, group_column, group, reference, roc, pr, methods, kinds) -> list[str]:
+    """One ``## <group_column> = <group>`` section of the summary.
+
+    The method table, the reference's paired comparison and the per-dataset AUC-ROC table.
+    """
+    lines: list[str] = []
+    ranks, common = mean_ranks(roc.get(group, {}))
+    lines += [f"## {group_column} = {group}", ""]
+    with_published = group_column == "la"
+    lines += [
+        "| method | kind | AUC-ROC | AUC-PR | mean rank | datasets | failed cells | fit s | predict s/1k rows |"
+        + (" ADBench published AUC-ROC |" if with_published else ""),
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        + (" ---: |" if with_published else ""),
+    ]
+    for method in methods:
+        group_rows = [r for r in rows if r[group_column] == group and r["method"] == method]
+        ok_rows = [r for r in group_rows if r.get("status") == "ok"]
+        by_d_roc, by_d_pr = roc.get(group, {}).get(method, {}), pr.get(group, {}).get(method, {})
+        fit = np.mean([float(r["fit_seconds"]) for r in ok_rows]) if ok_rows else float("nan")
+        pred = np.mean([float(r["predict_seconds_per_1k"]) for r in ok_rows]) if ok_rows else float("nan")
+        rank = f"{ranks[method]:.2f}" if method in ranks else "–"
+        lines.append(
+            f"| {method} | {kinds[method]} | {_pct(np.mean(list(by_d_roc.values())) if by_d_roc else None)} "
+            f"| {_pct(np.mean(list(by_d_pr.values())) if by_d_pr else None)} | {rank} | {len(by_d_roc)} "
+            f"| {len(group_rows) - len(ok_rows)} | {_num(fit)} | {_num(pred)} |"
+            + (f" {_published(method, group_column, group)} |" if with_published else "")
+        )
+    lines += ["", f"Mean ranks over {len(common)} dataset(s) completed by all ranked methods.", ""]
+    if reference not in roc.get(group, {}):
+        lines += [
+            f"Reference method {reference!r} has no successful cell here: no wins/ties/losses table.",
+            "",
+        ]
+    else:
+        lines += [
+            f"### {reference} against each method (AUC-ROC, per dataset)", "",
+            "| method | wins | ties | losses | mean diff (points) | Wilcoxon p | paired datasets |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]  # fmt: skip
+        for c in compare(roc[group], reference):
+            p = "–" if not math.isfinite(c["p_value"]) else f"{c['p_value']:.3g}"
+            lines.append(
+                f"| {c['method']} | {c['wins']} | {c['ties']} | {c['losses']} | {_pct(c['mean_diff'])} | {p} | {c['n']} |"
+            )
+        lines += [
+            "",
+            f"Ties: |difference| <= {100 * TIE_TOLERANCE:.1f} AUC point; two-sided Wilcoxon signed-rank.",
+            "",
+        ]
+    present = [m for m in methods if m in roc.get(group, {})]
+    datasets = sorted({d for m in present for d in roc[group][m]})
+    lines += [f"### Per-dataset AUC-ROC (%), {group_column} = {group}", ""]
+    lines += ["| dataset | " + " | ".join(present) + " |", "| --- |" + " ---: |" * len(present)]
+    for d in datasets:
+        lines.append(f"| {d} | " + " | ".join(_pct(roc[group][m].get(d)) for m in present) + " |")
+    lines.append("")
+    return lines
 
 
 def _plots(rows, group_column: str, out: Path, prefix: str) -> list[Path]:
