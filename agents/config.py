@@ -225,6 +225,10 @@ class LoopOptions:
             kept (evasion by being normal); 0 keeps everything.
         synthetic_gate: Let held-out evidence decide whether the kept rows join the deployment fit
             (:func:`agents.deploy.choose_synthetic_weight`); False: they always join.
+        exposure_weight: Outlier exposure: rows perturbed off the normal rows
+            (:func:`agents.exposure.perturbed_normals`) join the deployment fit as anomalies, together
+            weighing this many times the labeled anomalies; 0 (default) = none. Helps on anomaly kinds
+            never labeled, costs AUC on ADBench's real anomalies (see the README).
         env_kwargs: Extra :class:`hydra_env.EnvConfig` fields (``reward_weights``, ``action_scale``...);
             not those in :data:`RUN_OWNED_ENV_FIELDS`, which the run sets itself.
     """
@@ -233,6 +237,7 @@ class LoopOptions:
     synthetic_weight: float = 1.0
     min_novelty: float = 0.5
     synthetic_gate: bool = True
+    exposure_weight: float = 0.0
     env_kwargs: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> None:
@@ -243,6 +248,8 @@ class LoopOptions:
         check_deploy(self.deploy)
         if not (np.isfinite(self.synthetic_weight) and self.synthetic_weight >= 0):
             raise ValueError(f"synthetic_weight must be a finite number >= 0, got {self.synthetic_weight}")
+        if not (np.isfinite(self.exposure_weight) and self.exposure_weight >= 0):
+            raise ValueError(f"exposure_weight must be a finite number >= 0, got {self.exposure_weight}")
         if not 0.0 <= self.min_novelty <= 1.0:
             raise ValueError(f"min_novelty must lie in [0, 1], got {self.min_novelty}")
         owned = sorted(set(self.env_kwargs) & set(RUN_OWNED_ENV_FIELDS))

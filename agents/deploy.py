@@ -88,11 +88,26 @@ def make_deploy_detector(name: str, budget: Any, seed: int, device: str = "cpu")
     return DEPLOY_CHOICES[check_deploy(name)](budget, seed, device)
 
 
-def synthetic_weights(y_train: np.ndarray, n_kept: int, synthetic_weight: float) -> np.ndarray:
-    """Per-row weights: 1 for real rows; the kept rows share ``synthetic_weight * n_labeled``, each <= 1."""
-    n_labeled = int(np.sum(np.asarray(y_train) == 1))
-    each = min(1.0, synthetic_weight * max(n_labeled, 1) / n_kept) if n_kept else 0.0
-    return np.concatenate([np.ones(len(y_train)), np.full(n_kept, each)])
+def synthetic_weights(
+    y_train: np.ndarray,
+    n_kept: int,
+    synthetic_weight: float,
+    n_exposure: int = 0,
+    exposure_weight: float = 0.0,
+) -> np.ndarray:
+    """Per-row weights: 1 for real rows; each synthetic group shares its weight x ``n_labeled``, each <= 1.
+
+    The kept rows share ``synthetic_weight * n_labeled``, then the outlier-exposure rows (if any) share
+    ``exposure_weight * n_labeled``, in the order :func:`fit_deployment` stacks them.
+    """
+    n_labeled = max(int(np.sum(np.asarray(y_train) == 1)), 1)
+
+    def share(n_rows: int, weight: float) -> np.ndarray:
+        return np.full(n_rows, min(1.0, weight * n_labeled / n_rows) if n_rows else 0.0)
+
+    return np.concatenate(
+        [np.ones(len(y_train)), share(n_kept, synthetic_weight), share(n_exposure, exposure_weight)]
+    )
 
 
 def fit_deployment(
@@ -104,21 +119,33 @@ def fit_deployment(
     budget: Any,
     seed: int,
     synthetic_weight: float = 1.0,
+    exposure: np.ndarray | None = None,
+    exposure_weight: float = 0.0,
     device: str = "cpu",
 ) -> Any:
-    """Fits deployment detector ``name`` on the training split plus ``kept`` synthetic anomalies (label 1).
+    """Fits deployment detector ``name`` on the training split plus synthetic anomalies (label 1).
 
-    ``kept`` empty, or ``synthetic_weight`` 0, gives the no-augmentation control.
+    The synthetic anomalies are the loop's ``kept`` rows (dropped when ``synthetic_weight`` is 0) and
+    the outlier-exposure rows ``exposure`` (:func:`agents.exposure.perturbed_normals`; dropped when
+    ``exposure_weight`` is 0). With neither, this is the no-augmentation control. Boosters fit their
+    label-free score columns without the exposure rows.
     """
     from hydra_env.rounds import stack_training_set
 
     detector = make_deploy_detector(name, budget, seed, device)
-    if synthetic_weight == 0:
-        kept = np.asarray(kept)[:0]
-    X, y = stack_training_set(X_train, y_train, kept)
-    if len(kept) == 0 or "sample_weight" not in inspect.signature(detector.fit).parameters:
-        return detector.fit(X, y)  # a family without per-row weights sees each kept row once
-    return detector.fit(X, y, sample_weight=synthetic_weights(y_train, len(kept), synthetic_weight))
+    kept = np.asarray(kept).reshape(-1, np.shape(X_train)[1])[: len(kept) if synthetic_weight else 0]
+    exposure = (
+        np.zeros((0, kept.shape[1])) if exposure is None or not exposure_weight else np.asarray(exposure)
+    )
+    X, y = stack_training_set(X_train, y_train, np.concatenate([kept, exposure]).astype(np.float64))
+    params = inspect.signature(detector.fit).parameters
+    if len(kept) + len(exposure) == 0 or "sample_weight" not in params:
+        return detector.fit(X, y)  # a family without per-row weights sees each synthetic row once
+    weights = synthetic_weights(y_train, len(kept), synthetic_weight, len(exposure), exposure_weight)
+    if len(exposure) and "scorer_mask" in params:
+        mask = np.arange(len(y)) < len(y) - len(exposure)
+        return detector.fit(X, y, sample_weight=weights, scorer_mask=mask)
+    return detector.fit(X, y, sample_weight=weights)
 
 
 def choose_synthetic_weight(

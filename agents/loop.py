@@ -201,6 +201,8 @@ class LoopResult:
         X_val, y_val: The validation part carved from the training split.
         deploy_gate: The weight the kept rows got in the deployment fit and the validation evidence
             behind it (see :func:`agents.deploy.choose_synthetic_weight`).
+        exposure: The outlier-exposure rows of the deployment fit (``LoopOptions.exposure_weight``);
+            shape ``(0, d)`` when it is 0.
     """
 
     detector: Any
@@ -214,6 +216,7 @@ class LoopResult:
     X_val: np.ndarray
     y_val: np.ndarray
     deploy_gate: dict[str, Any] = dataclasses.field(default_factory=dict)
+    exposure: np.ndarray | None = None
 
 
 def swift_hydra_loop(
@@ -368,6 +371,7 @@ class _LoopRun:
     ) -> LoopResult:
         """The deployment detector on the whole training split (+ the kept rows if the gate lets them in)."""
         from agents.deploy import choose_synthetic_weight, fit_deployment
+        from agents.exposure import exposure_rows
 
         rounds = self.budget.rounds
         self.report(f"fitting the deployment detector ({self.options.deploy})", rounds, rounds)
@@ -378,13 +382,15 @@ class _LoopRun:
                 self.X_fit, self.y_fit, self.X_val, self.y_val, state.kept_X, synthetic_weight=weight,
                 seed=self.seed,
             )  # fmt: skip
+        exposure = exposure_rows(self.options, X_train, y_train, self.seed)
         detector = fit_deployment(
             self.options.deploy, X_train, y_train, state.kept_X, budget=self.budget, seed=self.seed,
-            synthetic_weight=weight, device=self.device,
+            synthetic_weight=weight, exposure=exposure, exposure_weight=self.options.exposure_weight,
+            device=self.device,
         )  # fmt: skip
         return LoopResult(
             detector, state.detector, state.vae, policy, state.kept_X, state.kept_reward, state.kept_round,
-            state.metrics, self.X_val, self.y_val, {"synthetic_weight_used": weight, **evidence},
+            state.metrics, self.X_val, self.y_val, {"synthetic_weight_used": weight, **evidence}, exposure,
         )  # fmt: skip
 
 
@@ -461,11 +467,12 @@ def fit_swift_hydra(
         **loop_kwargs: Other :func:`swift_hydra_loop` arguments (``options=LoopOptions(...)``...).
 
     Returns:
-        The fitted deployment detector (``decision_function`` on test rows scaled alike), with two
+        The fitted deployment detector (``decision_function`` on test rows scaled alike), with three
         learned attributes set: ``synthetic_anomalies_``, the synthetic anomalies the loop kept, whether
         or not the deployment gate used them (float32, the scaled feature space of ``X_train``; shape
-        ``(0, d)`` when none were kept), and ``synthetic_weight_used_``, the weight the gate gave them
-        in the deployment fit (0 when it left them out).
+        ``(0, d)`` when none were kept); ``synthetic_weight_used_``, the weight the gate gave them in
+        the deployment fit (0 when it left them out); ``exposure_anomalies_``, the outlier-exposure rows
+        of the deployment fit (same space; shape ``(0, d)`` unless ``options.exposure_weight`` > 0).
     """
     resolved = get_budget(budget, **(budget_overrides or {}))
     result = swift_hydra_loop(
@@ -475,6 +482,7 @@ def fit_swift_hydra(
     n_features = np.asarray(X_train).shape[1]
     detector.synthetic_anomalies_ = np.asarray(result.kept_X, dtype=np.float32).reshape(-1, n_features)
     detector.synthetic_weight_used_ = result.deploy_gate.get("synthetic_weight_used")
+    detector.exposure_anomalies_ = np.asarray(result.exposure, dtype=np.float32).reshape(-1, n_features)
     return detector
 
 

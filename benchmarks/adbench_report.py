@@ -22,9 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import atomic_write, cell_values
+from benchmarks.common import atomic_write, cell_values, control_name, is_control
 
-CONTROL_SUFFIX = "_control"
 COST_REFERENCE = "catboost"
 SCALING_METHODS = ("swift_hydra", "mome", "catboost")
 SCALING_LA = 0.1  # the headline table
@@ -51,9 +50,9 @@ def family_pairs(methods: Iterable[str]) -> list[tuple[str, str]]:
     """``(method, its control)`` for every Swift Hydra method whose control is present too."""
     present = set(methods)
     return [
-        (m, m + CONTROL_SUFFIX)
+        (m, control_name(m))
         for m in sorted(present)
-        if m.startswith("swift_hydra") and not m.endswith(CONTROL_SUFFIX) and m + CONTROL_SUFFIX in present
+        if m.startswith("swift_hydra") and not is_control(m) and control_name(m) in present
     ]
 
 

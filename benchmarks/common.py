@@ -58,6 +58,21 @@ log = logging.getLogger("benchmarks")
 
 
 # ------------------------------------------------------------------------------------------ files
+CONTROL_SUFFIX = "_control"
+SHARED_CONTROLS = {"swift_hydra_exposure": "swift_hydra_control"}
+"""Swift Hydra methods whose paired control is another method's (the same detector, no synthetic row)."""
+
+
+def control_name(method: str) -> str:
+    """The paired no-augmentation control of Swift Hydra method ``method``."""
+    return SHARED_CONTROLS.get(method, method + CONTROL_SUFFIX)
+
+
+def is_control(method: str) -> bool:
+    """Whether ``method`` is a no-augmentation control."""
+    return method.endswith(CONTROL_SUFFIX)
+
+
 def _default_mode() -> int:
     """``0o666`` less the process umask: the mode ``open(path, "w")`` would give a new file."""
     umask = os.umask(0)

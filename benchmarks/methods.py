@@ -18,6 +18,9 @@ from agents.deploy import DEPLOY_CHOICES
 
 UNSUPERVISED, SUPERVISED, WEAKLY_SUPERVISED, OURS = "unsupervised", "supervised", "weakly-supervised", "ours"
 
+EXPOSURE_METHOD_WEIGHT = 1.0
+"""``LoopOptions.exposure_weight`` of ``swift_hydra_exposure`` (``benchmarks/results/probes/perturbation``)."""
+
 # Epochs of our Mamba detectors per budget when run alone (None = the detector's default).
 _MAMBA_EPOCHS = {"tiny": 3, "small": 10, "paper": None}
 
@@ -85,11 +88,12 @@ def _mamba(class_name: str) -> Callable[..., Any]:
     return fit
 
 
-def _swift_hydra(deploy: str, control: bool) -> Callable[..., Any]:
+def _swift_hydra(deploy: str, control: bool, exposure_weight: float = 0.0) -> Callable[..., Any]:
     """Swift Hydra deploying ``deploy``, or (``control``) its paired no-augmentation control.
 
     The control fits the same deployment detector at the same budget and seed on the training split
     alone, so the difference isolates what the synthetic anomalies do for that detector family.
+    ``exposure_weight`` > 0 adds the outlier-exposure rows (``LoopOptions.exposure_weight``).
     """
 
     def fit(X, y, *, seed: int, budget, n_jobs: int | None, env_kwargs: dict | None = None, **_: Any):
@@ -97,7 +101,9 @@ def _swift_hydra(deploy: str, control: bool) -> Callable[..., Any]:
         from agents.config import LoopOptions
         from agents.loop import fit_deployment_control, fit_swift_hydra
 
-        options = LoopOptions(deploy=deploy, env_kwargs=dict(env_kwargs or {}))
+        options = LoopOptions(
+            deploy=deploy, exposure_weight=exposure_weight, env_kwargs=dict(env_kwargs or {})
+        )
         if control:
             return fit_deployment_control(X, y, budget=budget, seed=seed, options=options)
         return fit_swift_hydra(X, y, budget=budget, seed=seed, options=options)
@@ -138,6 +144,13 @@ for _method in (
         # One pair per deployment choice; the package default keeps the plain name.
         for deploy, suffix in ((d, "" if d == LoopOptions.deploy else f"_{d}") for d in DEPLOY_CHOICES)
         for control in (False, True)
+    ),
+    Method(
+        "swift_hydra_exposure",
+        OURS,
+        _swift_hydra(LoopOptions.deploy, False, EXPOSURE_METHOD_WEIGHT),
+        "Swift Hydra plus outlier exposure (perturbed normal rows as anomalies); its control is swift_hydra_control",
+        ("agents.loop",),
     ),
     Method(
         "mome",

@@ -233,7 +233,7 @@ def _deployment_scores(
     """Mean test AUCs of the loop's deployment detector and ``repeats - 1`` refits with other seeds.
 
     The refits see exactly what the loop's fit saw: the training split, the kept rows and the weight
-    the gate gave them. Returns the scores and the seconds the refits took (a measurement cost, kept
+    the gate gave them, and the outlier-exposure rows if any. Returns the scores and the seconds the refits took (a measurement cost, kept
     out of the cell's ``wall_seconds``).
     """
     from agents.deploy import fit_deployment
@@ -246,7 +246,8 @@ def _deployment_scores(
         seed_round(fit_seed, budget.rounds + 1)
         detector = fit_deployment(
             options.deploy, np.asarray(split.X_train, dtype=np.float64), split.y_train, result.kept_X,
-            budget=budget, seed=fit_seed, synthetic_weight=weight, device=device,
+            budget=budget, seed=fit_seed, synthetic_weight=weight, exposure=result.exposure,
+            exposure_weight=options.exposure_weight, device=device,
         )  # fmt: skip
         scores.append(auc_scores(split.y_test, detector.decision_function(split.X_test)))
     return _mean_scores(scores), time.perf_counter() - started

@@ -147,10 +147,17 @@ def _synthetic_fields(detector, split: UnseenSplit) -> dict:
         return {}
     synthetic = np.asarray(synthetic)
     weight = getattr(detector, "synthetic_weight_used_", None)
+    # Coverage counts every synthetic anomaly the method made: the loop's kept rows and, when the
+    # method adds them, its outlier-exposure rows.
+    exposure = np.asarray(getattr(detector, "exposure_anomalies_", synthetic[:0])).reshape(
+        -1, synthetic.shape[1]
+    )
     return {
         "n_synthetic_kept": len(synthetic),
         "synthetic_weight_used": None if weight is None else float(weight),
-        "coverage": coverage(synthetic, split.X_train, split.y_train, split.X_test, split.y_test),
+        "coverage": coverage(
+            np.concatenate([synthetic, exposure]), split.X_train, split.y_train, split.X_test, split.y_test
+        ),
     }
 
 

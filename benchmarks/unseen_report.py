@@ -18,11 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import atomic_write, cell_values
+from benchmarks.common import CONTROL_SUFFIX, atomic_write, cell_values, control_name, is_control
 
 GROUP = "held_out_type"
 MEAN = "mean over types"
-CONTROL_SUFFIX = "_control"
 PLOT_SUFFIX = "_types.png"
 # ADBench's order of its synthetic types (hydra_env.anomaly_types.KINDS); other types follow by name.
 TYPE_ORDER = ("local", "global", "dependency", "clustered")
@@ -78,15 +77,15 @@ def method_order(rows: Sequence[dict[str, str]]) -> list[str]:
         key=lambda m: (
             m.startswith("swift_hydra"),
             m.removesuffix(CONTROL_SUFFIX),
-            not m.endswith(CONTROL_SUFFIX),
+            not is_control(m),
         ),
     )
 
 
 def control_pairs(methods: Iterable[str]) -> list[tuple[str, str]]:
-    """``(m, m_control)`` for every method ``m`` whose control is also present."""
+    """``(m, its control)`` for every method ``m`` whose control is also present (see ``control_name``)."""
     methods = list(methods)
-    return [(m, m + CONTROL_SUFFIX) for m in methods if m + CONTROL_SUFFIX in methods]
+    return [(m, control_name(m)) for m in methods if not is_control(m) and control_name(m) in methods]
 
 
 def comparisons(methods: Iterable[str]) -> list[tuple[str, str]]:
@@ -110,7 +109,7 @@ def paired_difference(rows: Rows, method: str, control: str, metric: str = "auc_
 
 def _generates(method: str) -> bool:
     """A Swift Hydra method that keeps synthetic anomalies (its control does not)."""
-    return method.startswith("swift_hydra") and not method.endswith(CONTROL_SUFFIX)
+    return method.startswith("swift_hydra") and not is_control(method)
 
 
 def _pct(value: float | None) -> str:

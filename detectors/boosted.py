@@ -110,7 +110,13 @@ class BoostedDetector(_AdapterBase):
         return np.hstack([X, (scores - self.score_mean_) / self.score_scale_])
 
     def fit(
-        self, X: Any, y: Any = None, *, sample_weight: Any = None, warm_start: bool = False
+        self,
+        X: Any,
+        y: Any = None,
+        *,
+        sample_weight: Any = None,
+        scorer_mask: Any = None,
+        warm_start: bool = False,
     ) -> BoostedDetector:
         """Fit the unsupervised scorers on ``X`` and the booster on the widened rows.
 
@@ -118,6 +124,9 @@ class BoostedDetector(_AdapterBase):
             X: ``(n, d)`` finite rows.
             y: 1 = labeled anomaly, 0 = normal or unlabeled (both classes needed).
             sample_weight: Optional per-row weights of the booster's loss.
+            scorer_mask: Optional boolean mask of the rows the unsupervised scorers are fitted on
+                (default: all). Synthetic rows that surround the data (outlier exposure) are left out,
+                or the label-free scores would learn them as part of the data.
             warm_start: Accepted for the detector contract; boosting refits from scratch.
         """
         X, y = self._validate_fit_input(X, y)
@@ -131,7 +140,15 @@ class BoostedDetector(_AdapterBase):
                 raise ValueError(f"sample_weight must be {len(y)} finite non-negative numbers")
             if not sample_weight.any():
                 raise ValueError("Sample weights must contain at least one non-zero number.")
-        self.fit_scorers(X)
+        if scorer_mask is None:
+            self.fit_scorers(X)
+        else:
+            scorer_mask = np.asarray(scorer_mask)
+            if scorer_mask.dtype != bool or scorer_mask.shape != (len(y),) or not scorer_mask.any():
+                raise ValueError(
+                    f"scorer_mask must be a boolean mask of {len(y)} rows with at least one True"
+                )
+            self.fit_scorers(X[scorer_mask])
         self.estimator_ = self._make_booster()
         self.estimator_.fit(self._widen(X), y, sample_weight=sample_weight)
         self.decision_scores_ = self._score(X)

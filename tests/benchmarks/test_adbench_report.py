@@ -74,3 +74,13 @@ def test_markdown_and_plot(tmp_path):
     assert "![adbench_scaling](adbench_scaling.png)" in text
     assert (tmp_path / "adbench_scaling.png").read_bytes()[:4] == b"\x89PNG"
     assert math.isnan(adbench_report.gain_table(_rows())[0]["p_value"]) is False
+
+
+def test_exposure_method_is_paired_with_the_shared_control():
+    rows = _rows()
+    rows += [{**r, "method": "swift_hydra_exposure"} for r in rows if r["method"] == "swift_hydra"]
+    pairs = adbench_report.family_pairs({r["method"] for r in rows})
+    assert ("swift_hydra_exposure", "swift_hydra_control") in pairs
+    gains = {g["method"]: g for g in adbench_report.gain_table(rows)}
+    assert gains["swift_hydra_exposure"]["diff"] == pytest.approx(gains["swift_hydra"]["diff"])
+    assert gains["swift_hydra_exposure"]["control"] == "swift_hydra_control"

@@ -65,6 +65,15 @@ def test_synthetic_fields_only_for_detectors_that_keep_synthetic_anomalies():
     none_kept = argparse.Namespace(synthetic_anomalies_=np.zeros((0, 2)), synthetic_weight_used_=0.0)
     assert unseen._synthetic_fields(none_kept, split)["coverage"] is None
     assert unseen._synthetic_fields(argparse.Namespace(), split) == {}
+    # Outlier-exposure rows count towards coverage (not towards the kept count).
+    exposed = argparse.Namespace(
+        synthetic_anomalies_=synthetic,
+        synthetic_weight_used_=0.5,
+        exposure_anomalies_=np.array([[1.0, 0.02]]),
+    )
+    assert unseen._synthetic_fields(exposed, split) == {
+        "n_synthetic_kept": 3, "synthetic_weight_used": 0.5, "coverage": 0.75,
+    }  # fmt: skip
 
 
 def test_default_methods_follow_issue_15s_protocol():

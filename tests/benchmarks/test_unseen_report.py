@@ -133,3 +133,14 @@ def test_method_order_is_stable_whatever_the_csv_order():
     expected = ["catboost", "ecod", "mome", "swift_hydra_control", "swift_hydra", "swift_hydra_mome_control"]
     for order in (names, names[::-1]):
         assert unseen_report.method_order([{"method": m} for m in order]) == expected
+
+
+def test_exposure_method_pairs_with_the_shared_control_and_follows_it():
+    names = ["swift_hydra_exposure", "catboost", "swift_hydra_control", "swift_hydra"]
+    order = unseen_report.method_order([{"method": m} for m in names])
+    assert order == ["catboost", "swift_hydra_control", "swift_hydra", "swift_hydra_exposure"]
+    assert unseen_report.control_pairs(order) == [
+        ("swift_hydra", "swift_hydra_control"),
+        ("swift_hydra_exposure", "swift_hydra_control"),
+    ]
+    assert unseen_report.control_pairs(["swift_hydra_exposure"]) == []  # no control, no pair

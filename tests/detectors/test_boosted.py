@@ -50,3 +50,20 @@ def test_unfitted_unknown_and_round_trip(wdbc, tmp_path):
     det.save(tmp_path / "det.pt")
     again = load_detector(tmp_path / "det.pt")
     np.testing.assert_array_equal(again.decision_function(wdbc.X_test), det.decision_function(wdbc.X_test))
+
+
+def test_scorer_mask_fits_the_label_free_scores_on_the_masked_rows_only(wdbc):
+    X, y = wdbc.X_train, wdbc.y_train
+    far = np.full((20, X.shape[1]), 5.0)  # rows the scorers must not learn as part of the data
+    X_aug, y_aug = np.vstack([X, far]), np.r_[y, np.ones(20, dtype=int)]
+    mask = np.arange(len(y_aug)) < len(y)
+    masked = BoostedDetector(booster="lightgbm", random_state=1).fit(X_aug, y_aug, scorer_mask=mask)
+    plain = BoostedDetector(booster="lightgbm", random_state=1).fit(X_aug, y_aug)
+    assert all(len(s.decision_scores_) == len(y) for s in masked.scorers_)
+    assert all(len(s.decision_scores_) == len(y_aug) for s in plain.scorers_)
+    # Scorers fitted on the real rows find the far rows farther out than scorers that saw them.
+    knn = masked.unsupervised.index("knn")
+    assert masked.widen(far)[:, X.shape[1] + knn].mean() > plain.widen(far)[:, X.shape[1] + knn].mean()
+    for bad in (mask[:-1], mask.astype(int), np.zeros_like(mask)):
+        with pytest.raises(ValueError, match="scorer_mask"):
+            BoostedDetector(booster="lightgbm").fit(X_aug, y_aug, scorer_mask=bad)
