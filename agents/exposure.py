@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from hydra_env.support import FeatureSupport
+
 __all__ = ["EXPOSURE_ROWS", "EXPOSURE_SCALES", "exposure_rows", "perturbed_normals"]
 
 EXPOSURE_ROWS = 96
@@ -34,6 +36,10 @@ def perturbed_normals(
     seed: int = 0,
 ) -> np.ndarray:
     """Rows labeled normal (``y == 0``), resampled, plus Gaussian noise of ``scale`` x each feature's std.
+
+    Discrete features (flags, categories, counts) are then snapped to values the training rows take
+    (:class:`hydra_env.support.FeatureSupport`, as the loop's rows are), so no row is anomalous by a
+    value no real row can have.
 
     Args:
         X: Training rows (n, d), finite.
@@ -64,7 +70,7 @@ def perturbed_normals(
     centres = normal[rs.randint(0, len(normal), int(n_rows))]
     per_row = per_row[np.arange(int(n_rows)) % len(per_row)]
     noise = rs.standard_normal(centres.shape) * per_row[:, None] * normal.std(axis=0)
-    return (centres + noise).astype(np.float32)
+    return FeatureSupport().fit(X).snap((centres + noise).astype(np.float32))
 
 
 def exposure_rows(options: Any, X_train: np.ndarray, y_train: np.ndarray, seed: int) -> np.ndarray:

@@ -31,6 +31,14 @@ def test_perturbed_normals_shape_determinism_and_scales():
     assert rows[1::2].std() > 1.4 * rows[::2].std()
 
 
+def test_perturbed_normals_keep_discrete_features_on_their_values():
+    X, y = _rows()
+    X = np.column_stack([X, np.arange(len(X)) % 2])  # a 0/1 flag
+    rows = perturbed_normals(X, y, n_rows=300, seed=1)
+    assert set(np.unique(rows[:, -1])) <= {0.0, 1.0}
+    assert len(np.unique(rows[:, 0])) == 300  # continuous features keep their noise
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
