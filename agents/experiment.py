@@ -161,6 +161,7 @@ def _summary(
         "n_labeled_anomalies": int(split.y_train.sum()),
         "n_validation": int(len(result.y_val)),
         "n_synthetic_kept": int(len(result.kept_X)),
+        "n_exposure_rows": 0 if result.exposure is None else int(len(result.exposure)),
         "deploy": options.deploy,
         "deploy_gate": result.deploy_gate,
         "test": test,
@@ -235,7 +236,7 @@ def _fit_and_test(
             device=config.device,
         )  # fmt: skip
         test = {"swift_hydra": auc_scores(split.y_test, result.detector.decision_function(split.X_test))}
-        if config.control and budget.rounds > 0:
+        if config.control and (budget.rounds > 0 or options.exposure_weight):
             bar.set_description("fitting the no-augmentation control")
             control = fit_deployment_control(
                 split.X_train, split.y_train, budget=budget, seed=config.seed, options=options,
@@ -243,7 +244,7 @@ def _fit_and_test(
             )  # fmt: skip
             control.save(run_dir / "control_detector.pt")
             test["control"] = auc_scores(split.y_test, control.decision_function(split.X_test))
-        elif config.control:  # rounds == 0: Swift Hydra *is* the control
+        elif config.control:  # no round and no exposure row: Swift Hydra *is* the control
             test["control"] = dict(test["swift_hydra"])
     finally:
         bar.close()

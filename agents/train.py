@@ -355,7 +355,10 @@ def print_summary(summary: dict[str, Any]) -> None:
     if "control" in summary["test"]:
         rows.append(("No-augmentation control", summary["test"]["control"]))
     title = f"{summary['dataset']} (la={summary['la']:g}, seed={summary['seed']}, budget={summary['budget']})"
-    caption = f"{summary['n_synthetic_kept']} synthetic anomalies kept; {summary['wall_seconds']:.0f} s"
+    exposure = summary.get("n_exposure_rows") or 0
+    caption = f"{summary['n_synthetic_kept']} synthetic anomalies kept"
+    caption += f" + {exposure} outlier-exposure rows" if exposure else ""
+    caption += f"; {summary['wall_seconds']:.0f} s"
     try:
         from rich.console import Console
         from rich.table import Table

@@ -140,6 +140,7 @@ def test_run_writes_everything(reference_run):
         assert np.isin(kept["round"], range(1, budget.rounds + 1)).all()
         assert kept["X_original"].shape == kept["X"].shape
     assert summary["n_synthetic_kept"] == budget.rounds * budget.top_l
+    assert summary["n_exposure_rows"] == 0  # outlier exposure is opt-in
     # Quality floor on the embedded wdbc (measured 0.999 with the tiny budget; margin for platforms).
     assert summary["test"]["swift_hydra"]["auc_roc"] > 0.9
     assert json.loads((run_dir / "summary.json").read_text()) == summary
