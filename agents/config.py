@@ -229,6 +229,9 @@ class LoopOptions:
             (:func:`agents.exposure.perturbed_normals`) join the deployment fit as anomalies, together
             weighing this many times the labeled anomalies; 0 (default) = none. Helps on anomaly kinds
             never labeled, costs AUC on ADBench's real anomalies (see the README).
+        exposure_gate: Let the exposure gate decide whether those rows join
+            (:func:`agents.exposure.choose_exposure_weight`: they must raise a proxy's out-of-fold
+            AUC-ROC on labeled anomalies held out by group); False: they always join.
         env_kwargs: Extra :class:`hydra_env.EnvConfig` fields (``reward_weights``, ``action_scale``...);
             not those in :data:`RUN_OWNED_ENV_FIELDS`, which the run sets itself.
     """
@@ -238,6 +241,7 @@ class LoopOptions:
     min_novelty: float = 0.5
     synthetic_gate: bool = True
     exposure_weight: float = 0.0
+    exposure_gate: bool = True
     env_kwargs: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> None:

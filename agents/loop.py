@@ -202,7 +202,8 @@ class LoopResult:
         deploy_gate: The weight the kept rows got in the deployment fit and the validation evidence
             behind it (see :func:`agents.deploy.choose_synthetic_weight`).
         exposure: The outlier-exposure rows of the deployment fit (``LoopOptions.exposure_weight``);
-            shape ``(0, d)`` when it is 0.
+            shape ``(0, d)`` when it is 0 or the exposure gate left them out (``deploy_gate`` then
+            records ``exposure_weight_used`` and the gate's evidence).
     """
 
     detector: Any
@@ -371,7 +372,7 @@ class _LoopRun:
     ) -> LoopResult:
         """The deployment detector on the whole training split (+ the kept rows if the gate lets them in)."""
         from agents.deploy import choose_synthetic_weight, fit_deployment
-        from agents.exposure import exposure_rows
+        from agents.exposure import gated_exposure_rows
 
         rounds = self.budget.rounds
         self.report(f"fitting the deployment detector ({self.options.deploy})", rounds, rounds)
@@ -382,7 +383,7 @@ class _LoopRun:
                 self.X_fit, self.y_fit, self.X_val, self.y_val, state.kept_X, synthetic_weight=weight,
                 seed=self.seed,
             )  # fmt: skip
-        exposure = exposure_rows(self.options, X_train, y_train, self.seed)
+        exposure, exposure_gate = gated_exposure_rows(self.options, X_train, y_train, self.seed)
         detector = fit_deployment(
             self.options.deploy, X_train, y_train, state.kept_X, budget=self.budget, seed=self.seed,
             synthetic_weight=weight, exposure=exposure, exposure_weight=self.options.exposure_weight,
@@ -390,7 +391,7 @@ class _LoopRun:
         )  # fmt: skip
         return LoopResult(
             detector, state.detector, state.vae, policy, state.kept_X, state.kept_reward, state.kept_round,
-            state.metrics, self.X_val, self.y_val, {"synthetic_weight_used": weight, **evidence}, exposure,
+            state.metrics, self.X_val, self.y_val, {"synthetic_weight_used": weight, **evidence, **exposure_gate}, exposure,
         )  # fmt: skip
 
 
@@ -472,7 +473,8 @@ def fit_swift_hydra(
         or not the deployment gate used them (float32, the scaled feature space of ``X_train``; shape
         ``(0, d)`` when none were kept); ``synthetic_weight_used_``, the weight the gate gave them in
         the deployment fit (0 when it left them out); ``exposure_anomalies_``, the outlier-exposure rows
-        of the deployment fit (same space; shape ``(0, d)`` unless ``options.exposure_weight`` > 0).
+        of the deployment fit (same space; shape ``(0, d)`` unless ``options.exposure_weight`` > 0 and
+        the exposure gate let them in).
     """
     resolved = get_budget(budget, **(budget_overrides or {}))
     result = swift_hydra_loop(

@@ -19,7 +19,8 @@ from agents.deploy import DEPLOY_CHOICES
 UNSUPERVISED, SUPERVISED, WEAKLY_SUPERVISED, OURS = "unsupervised", "supervised", "weakly-supervised", "ours"
 
 EXPOSURE_METHOD_WEIGHT = 1.0
-"""``LoopOptions.exposure_weight`` of ``swift_hydra_exposure`` (``benchmarks/results/probes/perturbation``)."""
+"""``LoopOptions.exposure_weight`` of ``swift_hydra_exposure`` and ``swift_hydra_exposure_gated``
+(``benchmarks/results/probes/perturbation``)."""
 
 # Epochs of our Mamba detectors per budget when run alone (None = the detector's default).
 _MAMBA_EPOCHS = {"tiny": 3, "small": 10, "paper": None}
@@ -88,12 +89,15 @@ def _mamba(class_name: str) -> Callable[..., Any]:
     return fit
 
 
-def _swift_hydra(deploy: str, control: bool, exposure_weight: float = 0.0) -> Callable[..., Any]:
+def _swift_hydra(
+    deploy: str, control: bool, exposure_weight: float = 0.0, exposure_gate: bool = True
+) -> Callable[..., Any]:
     """Swift Hydra deploying ``deploy``, or (``control``) its paired no-augmentation control.
 
     The control fits the same deployment detector at the same budget and seed on the training split
     alone, so the difference isolates what the synthetic anomalies do for that detector family.
-    ``exposure_weight`` > 0 adds the outlier-exposure rows (``LoopOptions.exposure_weight``).
+    ``exposure_weight`` > 0 adds the outlier-exposure rows (``LoopOptions.exposure_weight``), through
+    the exposure gate unless ``exposure_gate`` is False.
     """
 
     def fit(X, y, *, seed: int, budget, n_jobs: int | None, env_kwargs: dict | None = None, **_: Any):
@@ -102,7 +106,10 @@ def _swift_hydra(deploy: str, control: bool, exposure_weight: float = 0.0) -> Ca
         from agents.loop import fit_deployment_control, fit_swift_hydra
 
         options = LoopOptions(
-            deploy=deploy, exposure_weight=exposure_weight, env_kwargs=dict(env_kwargs or {})
+            deploy=deploy,
+            exposure_weight=exposure_weight,
+            exposure_gate=exposure_gate,
+            env_kwargs=dict(env_kwargs or {}),
         )
         if control:
             return fit_deployment_control(X, y, budget=budget, seed=seed, options=options)
@@ -148,8 +155,17 @@ for _method in (
     Method(
         "swift_hydra_exposure",
         OURS,
-        _swift_hydra(LoopOptions.deploy, False, EXPOSURE_METHOD_WEIGHT),
-        "Swift Hydra plus outlier exposure (perturbed normal rows as anomalies); its control is swift_hydra_control",
+        _swift_hydra(LoopOptions.deploy, False, EXPOSURE_METHOD_WEIGHT, exposure_gate=False),
+        "Swift Hydra plus outlier exposure (perturbed normal rows as anomalies), always added; its control "
+        "is swift_hydra_control",
+        ("agents.loop",),
+    ),
+    Method(
+        "swift_hydra_exposure_gated",
+        OURS,
+        _swift_hydra(LoopOptions.deploy, False, EXPOSURE_METHOD_WEIGHT, exposure_gate=True),
+        "Swift Hydra plus outlier exposure through the exposure gate (held-out anomaly groups); its "
+        "control is swift_hydra_control",
         ("agents.loop",),
     ),
     Method(

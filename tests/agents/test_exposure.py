@@ -10,7 +10,14 @@ import pytest
 
 from agents.config import LoopOptions
 from agents.deploy import fit_deployment, synthetic_weights
-from agents.exposure import EXPOSURE_ROWS, exposure_rows, perturbed_normals
+from agents.exposure import (
+    EXPOSURE_ROWS,
+    choose_exposure_weight,
+    exposure_rows,
+    gated_exposure_rows,
+    holdout_exposure_auc,
+    perturbed_normals,
+)
 
 
 def _rows(seed: int = 0):
@@ -127,14 +134,103 @@ def test_a_run_with_exposure_weight_records_and_deploys_the_rows(tmp_path):
 
     config = TrainConfig(
         dataset="wdbc", budget="tiny", seed=1, budget_overrides={"rounds": 0}, control=True, progress=False,
-        options=LoopOptions(exposure_weight=1.0),
+        options=LoopOptions(exposure_weight=1.0, exposure_gate=False),
     )  # fmt: skip
     summary = run(config, tmp_path / "run")
     assert summary["n_exposure_rows"] == EXPOSURE_ROWS
-    assert (
-        json.loads((tmp_path / "run" / "config.json").read_text())["config"]["options"]["exposure_weight"]
-        == 1.0
-    )
+    options = json.loads((tmp_path / "run" / "config.json").read_text())["config"]["options"]
+    assert options["exposure_weight"] == 1.0 and options["exposure_gate"] is False
     assert summary["test"]["swift_hydra"]["auc_roc"] > 0.9  # embedded wdbc; measured 0.99+
     # With no round, the exposure rows are the only difference: the control is fitted, not copied.
     assert (tmp_path / "run" / "control_detector.pt").is_file()
+
+
+def _dependency_kinds(seed: int = 0):
+    """Normal rows on a noisy 2-D plane in 8-D; four labeled kinds, each breaking one pair of features.
+
+    Kind j draws features 2j and 2j+1 from other normal rows: every value is ordinary, only their
+    dependence on the rest is broken. A proxy that learned three kinds' pairs does not know the fourth
+    (and the label-free score columns barely do); rows perturbed off the plane teach "off the plane",
+    which is what outlier exposure is for.
+    """
+    rs = np.random.RandomState(seed)
+    plane = rs.normal(size=(2, 8))
+
+    def normal(n: int) -> np.ndarray:
+        return rs.normal(size=(n, 2)) @ plane + 0.3 * rs.normal(size=(n, 8))
+
+    normals, kinds = normal(400), []
+    for j in range(4):
+        rows = normal(10)
+        rows[:, [2 * j, 2 * j + 1]] = normals[rs.randint(0, 400, 10)][:, [2 * j, 2 * j + 1]]
+        kinds.append(rows)
+    return np.vstack([normals, *kinds]), np.r_[np.zeros(400, dtype=int), np.ones(40, dtype=int)]
+
+
+def _near_clusters(seed: int = 0):
+    """Normal rows in a Gaussian cloud; four labeled kinds, tight clusters 3 std out on four axes.
+
+    The score columns already flag a held-out cluster; perturbed rows at half a std look like the
+    normal rows yet are labeled anomalous, so here they cost AUC and the gate must keep them out.
+    """
+    rs = np.random.RandomState(seed)
+    clusters = [
+        rs.normal(0.0, 0.3, size=(20, 4)) + 3.0 * sign * np.eye(4)[j] for j, sign in enumerate((1, -1, 1, -1))
+    ]
+    X = np.vstack([rs.normal(0.0, 1.0, size=(400, 4)), *clusters])
+    return X, np.r_[np.zeros(400, dtype=int), np.ones(80, dtype=int)]
+
+
+def test_exposure_gate_accepts_rows_that_reveal_a_held_out_kind():
+    pytest.importorskip("catboost")
+    X, y = _dependency_kinds(seed=1)
+    aucs = holdout_exposure_auc(X, y, seed=1)
+    assert aucs["auc_with"] >= aucs["auc_without"] + 0.03  # measured +0.051 (gate seeds 1-3: +0.05 to +0.11)
+    assert holdout_exposure_auc(X, y, seed=1) == aucs  # same seed, same evidence
+    weight, evidence = choose_exposure_weight(X, y, 0.5, seed=1)
+    assert weight == 0.5 and evidence["exposure_auc_with"] == aucs["auc_with"]
+
+
+def test_exposure_gate_rejects_rows_that_hurt_held_out_kinds():
+    pytest.importorskip("catboost")
+    X, y = _near_clusters()
+    weight, evidence = choose_exposure_weight(X, y, 1.0, seed=1)
+    assert weight == 0.0
+    assert (
+        evidence["exposure_auc_with"] < evidence["exposure_auc_without"]
+    )  # measured -0.025 (seeds 1-3: to -0.053)
+
+
+def test_exposure_gate_needs_two_distinct_labeled_anomalies():
+    X, y = _dependency_kinds()
+    y_one = np.r_[np.zeros(400, dtype=int), 1, np.zeros(39, dtype=int)]
+    assert holdout_exposure_auc(X, y_one, seed=1) is None
+    X_same = X.copy()
+    X_same[400:] = X[400]  # forty copies of one row: one group only
+    assert holdout_exposure_auc(X_same, y, seed=1) is None
+    assert choose_exposure_weight(X_same, y, 1.0, seed=1) == (
+        0.0, {"exposure_auc_without": None, "exposure_auc_with": None}
+    )  # fmt: skip
+    assert choose_exposure_weight(X, y, 0.0, seed=1)[0] == 0.0  # no rows asked for: the gate does not run
+
+
+@pytest.mark.parametrize(("accepted", "n_rows"), [(True, EXPOSURE_ROWS), (False, 0)])
+def test_gated_exposure_rows_follow_the_gate(monkeypatch, accepted, n_rows):
+    import agents.exposure as exposure
+
+    calls = []
+
+    def fake_gate(X, y, weight, seed):
+        calls.append(weight)
+        return (weight if accepted else 0.0), {"exposure_auc_without": 0.5, "exposure_auc_with": 0.6}
+
+    monkeypatch.setattr(exposure, "choose_exposure_weight", fake_gate)
+    X, y = _rows()
+    rows, record = gated_exposure_rows(LoopOptions(exposure_weight=0.5), X, y, seed=1)
+    assert len(rows) == n_rows and record["exposure_weight_used"] == (0.5 if accepted else 0.0)
+    assert record["exposure_auc_with"] == 0.6 and calls == [0.5]
+    # Gate off: the rows always join and the gate never runs; no weight: no row and no gate.
+    rows, record = gated_exposure_rows(LoopOptions(exposure_weight=0.5, exposure_gate=False), X, y, seed=1)
+    assert len(rows) == EXPOSURE_ROWS and record["exposure_weight_used"] == 0.5 and calls == [0.5]
+    rows, record = gated_exposure_rows(LoopOptions(), X, y, seed=1)
+    assert len(rows) == 0 and record["exposure_weight_used"] == 0.0 and calls == [0.5]
