@@ -138,6 +138,7 @@ def test_a_run_with_exposure_weight_records_and_deploys_the_rows(tmp_path):
     )  # fmt: skip
     summary = run(config, tmp_path / "run")
     assert summary["n_exposure_rows"] == EXPOSURE_ROWS
+    assert summary["deploy_gate"]["exposure_weight_used"] == 1.0  # gate off: the rows always join
     options = json.loads((tmp_path / "run" / "config.json").read_text())["config"]["options"]
     assert options["exposure_weight"] == 1.0 and options["exposure_gate"] is False
     assert summary["test"]["swift_hydra"]["auc_roc"] > 0.9  # embedded wdbc; measured 0.99+
