@@ -88,6 +88,15 @@ def main():
             print(f"{protocol} cells the gate {label}: {rows.sum()}, exposure effect mean {e.mean():+.2f}, "
                   f"helped {(e > 0.1).sum()}, hurt {(e < -0.1).sum()}")
 
+    # What the gate saw per protocol: is it the number of labeled anomalies, or the gain itself?
+    records = [json.loads(line) for line in open(os.path.join(HERE, "results_full.jsonl"))]
+    for protocol in ("adbench", "unseen"):
+        gates = [r["gate"] for r in records if r["cell"][0] == protocol]
+        seen = [g for g in gates if g is not None]
+        print(f"{protocol} gate: {len(gates) - len(seen)} cells without evidence, median out-of-fold gain "
+              f"{np.median([g['oof_gain'] for g in seen]):+.4f}, median labeled anomalies "
+              f"{np.median([g['n_labeled'] for g in seen]):g}")
+
 
 if __name__ == "__main__":
     main()
