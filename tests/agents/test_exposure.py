@@ -238,3 +238,21 @@ def test_gated_exposure_rows_follow_the_gate(monkeypatch, accepted, n_rows):
     assert len(rows) == EXPOSURE_ROWS and record["exposure_weight_used"] == 0.5 and calls == [0.5]
     rows, record = gated_exposure_rows(LoopOptions(), X, y, seed=1)
     assert len(rows) == 0 and record["exposure_weight_used"] == 0.0 and calls == [0.5]
+
+
+@pytest.mark.parametrize("accepted", [True, False])
+def test_the_loop_deploys_exposure_rows_only_when_the_gate_accepts(monkeypatch, accepted):
+    import agents.exposure as exposure
+    from agents.loop import fit_swift_hydra
+    from hydra_env import datasets
+
+    def fake_gate(X, y, weight, seed):
+        return (weight if accepted else 0.0), {"exposure_auc_without": 0.7, "exposure_auc_with": 0.8}
+
+    monkeypatch.setattr(exposure, "choose_exposure_weight", fake_gate)
+    split = datasets.adbench_split(*datasets.load("wine"), la=0.3, seed=1)
+    detector = fit_swift_hydra(
+        split.X_train, split.y_train, algo="random", budget="tiny", seed=1, budget_overrides={"rounds": 0},
+        options=LoopOptions(deploy="lightgbm", exposure_weight=1.0),
+    )  # fmt: skip
+    assert detector.exposure_anomalies_.shape == ((EXPOSURE_ROWS if accepted else 0), split.X_train.shape[1])
