@@ -121,7 +121,9 @@ EXPOSURE_GATE_MARGIN = 0.02
 """Out-of-fold AUC-ROC gain the exposure rows must bring on held-out anomaly groups before they join."""
 
 
-def holdout_exposure_auc(X: np.ndarray, y: np.ndarray, seed: int) -> dict[str, float] | None:
+def holdout_exposure_auc(
+    X: np.ndarray, y: np.ndarray, seed: int, exposure_weight: float = 1.0
+) -> dict[str, float] | None:
     """Out-of-fold AUC-ROC on labeled anomalies held out by group, without and with exposure rows.
 
     A random validation carve holds anomalies of the kinds the fit part already has, so it cannot
@@ -136,6 +138,8 @@ def holdout_exposure_auc(X: np.ndarray, y: np.ndarray, seed: int) -> dict[str, f
         X: Training rows (n, d), finite.
         y: 1 = labeled anomaly, 0 = normal or unlabeled.
         seed: Seed of the grouping, the chunks, the perturbations and the proxies.
+        exposure_weight: Total weight of the exposure rows in labeled anomalies, as in the deployment
+            fit (:func:`agents.deploy.synthetic_weights`); > 0.
 
     Returns:
         ``{"auc_without": ..., "auc_with": ...}``, or None with fewer than two distinct labeled
@@ -148,6 +152,8 @@ def holdout_exposure_auc(X: np.ndarray, y: np.ndarray, seed: int) -> dict[str, f
     from detectors.adapters import _import_optional
     from detectors.boosted import BoostedDetector
 
+    if not (np.isfinite(exposure_weight) and exposure_weight > 0):
+        raise ValueError(f"exposure_weight must be a positive number, got {exposure_weight!r}")
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y).astype(np.int64).reshape(-1)
     anomalies, normals = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
@@ -169,7 +175,7 @@ def holdout_exposure_auc(X: np.ndarray, y: np.ndarray, seed: int) -> dict[str, f
         rows = perturbed_normals(X[fit], y[fit], seed=seed + g)
         for variant, extra in (("without", rows[:0]), ("with", rows)):
             W_fit = np.vstack([W[fit], columns.widen(extra)]) if len(extra) else W[fit]
-            weights = synthetic_weights(y[fit], 0, 0.0, len(extra), 1.0) if len(extra) else None
+            weights = synthetic_weights(y[fit], 0, 0.0, len(extra), exposure_weight) if len(extra) else None
             proxy = catboost.CatBoostClassifier(
                 iterations=EXPOSURE_GATE_TREES, verbose=0, random_seed=seed, thread_count=1,
                 allow_writing_files=False,
@@ -191,7 +197,7 @@ def choose_exposure_weight(
     evidence: dict[str, float | None] = {"exposure_auc_without": None, "exposure_auc_with": None}
     if not exposure_weight:
         return 0.0, evidence
-    aucs = holdout_exposure_auc(X, y, seed)
+    aucs = holdout_exposure_auc(X, y, seed, exposure_weight=float(exposure_weight))
     if aucs is None:
         return 0.0, evidence
     evidence = {"exposure_auc_without": aucs["auc_without"], "exposure_auc_with": aucs["auc_with"]}

@@ -187,12 +187,23 @@ def test_exposure_gate_accepts_rows_that_reveal_a_held_out_kind():
     X, y = _dependency_kinds(seed=1)
     aucs = holdout_exposure_auc(X, y, seed=1)
     assert aucs["auc_with"] >= aucs["auc_without"] + 0.03  # measured +0.051 (gate seeds 1-3: +0.05 to +0.11)
-    weight, evidence = choose_exposure_weight(X, y, 0.5, seed=1)  # reruns the gate: same seed, same AUCs
-    assert weight == 0.5
+    weight, evidence = choose_exposure_weight(X, y, 1.0, seed=1)  # reruns the gate: same seed, same AUCs
+    assert weight == 1.0
     assert (evidence["exposure_auc_without"], evidence["exposure_auc_with"]) == (
         aucs["auc_without"],
         aucs["auc_with"],
     )
+
+
+def test_exposure_gate_weighs_the_rows_as_the_deployment_fit_will():
+    pytest.importorskip("catboost")
+    X, y = _dependency_kinds(seed=1)
+    light = holdout_exposure_auc(X, y, seed=1, exposure_weight=0.05)
+    heavy = holdout_exposure_auc(X, y, seed=1, exposure_weight=4.0)
+    assert light["auc_without"] == heavy["auc_without"]  # the fit without rows does not depend on it
+    assert light["auc_with"] != heavy["auc_with"]
+    with pytest.raises(ValueError, match="exposure_weight"):
+        holdout_exposure_auc(X, y, seed=1, exposure_weight=0.0)
 
 
 def test_exposure_gate_rejects_rows_that_hurt_held_out_kinds():
