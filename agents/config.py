@@ -232,6 +232,10 @@ class LoopOptions:
         exposure_gate: Let the exposure gate decide whether those rows join
             (:func:`agents.exposure.choose_exposure_weight`: they must raise a proxy's out-of-fold
             AUC-ROC on labeled anomalies held out by group); False: they always join.
+        reference_column: Boosted deployments (``catboost``, ``lightgbm``) gain one score column, a
+            classifier of the real rows against rows perturbed off them
+            (:class:`agents.reference_score.ReferenceClassifier`); the booster learns from the labeled
+            anomalies how much to trust it. On by default; MoME has no score columns and ignores it.
         env_kwargs: Extra :class:`hydra_env.EnvConfig` fields (``reward_weights``, ``action_scale``...);
             not those in :data:`RUN_OWNED_ENV_FIELDS`, which the run sets itself.
     """
@@ -242,6 +246,7 @@ class LoopOptions:
     synthetic_gate: bool = True
     exposure_weight: float = 0.0
     exposure_gate: bool = True
+    reference_column: bool = True
     env_kwargs: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> None:

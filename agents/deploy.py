@@ -121,18 +121,25 @@ def fit_deployment(
     synthetic_weight: float = 1.0,
     exposure: np.ndarray | None = None,
     exposure_weight: float = 0.0,
+    reference_column: bool = False,
     device: str = "cpu",
 ) -> Any:
     """Fits deployment detector ``name`` on the training split plus synthetic anomalies (label 1).
 
     The synthetic anomalies are the loop's ``kept`` rows (dropped when ``synthetic_weight`` is 0) and
     the outlier-exposure rows ``exposure`` (:func:`agents.exposure.perturbed_normals`; dropped when
-    ``exposure_weight`` is 0). With neither, this is the no-augmentation control. Boosters fit their
-    label-free score columns without the exposure rows.
+    ``exposure_weight`` is 0). With neither, and no ``reference_column``, this is the no-augmentation
+    control. Boosters fit their label-free score columns without the exposure rows; with
+    ``reference_column`` they gain the column of :class:`agents.reference_score.ReferenceClassifier` (a
+    detector without a ``reference`` parameter, MoME, is fitted without it).
     """
     from hydra_env.rounds import stack_training_set
 
     detector = make_deploy_detector(name, budget, seed, device)
+    if reference_column and hasattr(detector, "reference"):
+        from agents.reference_score import ReferenceClassifier
+
+        detector.reference = ReferenceClassifier(random_state=seed)
     kept = np.asarray(kept).reshape(-1, np.shape(X_train)[1])[: len(kept) if synthetic_weight else 0]
     exposure = (
         np.zeros((0, kept.shape[1])) if exposure is None or not exposure_weight else np.asarray(exposure)

@@ -236,7 +236,10 @@ def _fit_and_test(
             device=config.device,
         )  # fmt: skip
         test = {"swift_hydra": auc_scores(split.y_test, result.detector.decision_function(split.X_test))}
-        if config.control and (budget.rounds > 0 or options.exposure_weight):
+        differs = (
+            budget.rounds > 0 or options.exposure_weight or result.deploy_gate.get("reference_column_used")
+        )
+        if config.control and differs:
             bar.set_description("fitting the no-augmentation control")
             control = fit_deployment_control(
                 split.X_train, split.y_train, budget=budget, seed=config.seed, options=options,
@@ -244,7 +247,7 @@ def _fit_and_test(
             )  # fmt: skip
             control.save(run_dir / "control_detector.pt")
             test["control"] = auc_scores(split.y_test, control.decision_function(split.X_test))
-        elif config.control:  # no round and no exposure row: Swift Hydra *is* the control
+        elif config.control:  # no round, no exposure row, no reference column: Swift Hydra *is* the control
             test["control"] = dict(test["swift_hydra"])
     finally:
         bar.close()

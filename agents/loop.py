@@ -387,11 +387,15 @@ class _LoopRun:
         detector = fit_deployment(
             self.options.deploy, X_train, y_train, state.kept_X, budget=self.budget, seed=self.seed,
             synthetic_weight=weight, exposure=exposure, exposure_weight=self.options.exposure_weight,
-            device=self.device,
+            reference_column=self.options.reference_column, device=self.device,
         )  # fmt: skip
+        record = {
+            "synthetic_weight_used": weight, **evidence, **exposure_gate,
+            "reference_column_used": getattr(detector, "reference", None) is not None,
+        }  # fmt: skip
         return LoopResult(
             detector, state.detector, state.vae, policy, state.kept_X, state.kept_reward, state.kept_round,
-            state.metrics, self.X_val, self.y_val, {"synthetic_weight_used": weight, **evidence, **exposure_gate}, exposure,
+            state.metrics, self.X_val, self.y_val, record, exposure,
         )  # fmt: skip
 
 

@@ -6,7 +6,7 @@ Examples::
     swift-hydra train --dataset cardio --algo sac --la 0.1 --seed 2 --rounds 5
     swift-hydra train --algo ppo --algo-kwargs learning_rate=1e-3 "policy_kwargs=dict(net_arch=[32, 32])"
     swift-hydra train --hyperparams my_ppo.yml          # rl-zoo3 format, key SwiftHydra-v0
-    swift-hydra train --rounds 0                        # the no-augmentation control only
+    swift-hydra train --rounds 0 --no-reference-column  # the no-augmentation control only
     swift-hydra train --resume runs/wdbc-ppo-la0.1-s1-20250101-120000
 
 The ``swift-hydra`` console script (:mod:`benchmarks.cli`) hands its arguments to :func:`main`, also
@@ -212,7 +212,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     add_dataclass_flags(parser, TrainConfig)
     parser.add_argument(
         "--rounds", type=_non_negative_int, default=None,
-        help="closed-loop rounds (0 = no-augmentation control); short for --budget-set rounds=N",
+        help="closed-loop rounds (0 = no loop round); short for --budget-set rounds=N",
     )  # fmt: skip
     parser.add_argument("--run-dir", default=None, help="output folder (default runs/<dataset>-<algo>-...)")
     parser.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue an interrupted run")

@@ -90,14 +90,19 @@ def _mamba(class_name: str) -> Callable[..., Any]:
 
 
 def _swift_hydra(
-    deploy: str, control: bool, exposure_weight: float = 0.0, exposure_gate: bool = True
+    deploy: str,
+    control: bool,
+    exposure_weight: float = 0.0,
+    exposure_gate: bool = True,
+    reference_column: bool = True,
 ) -> Callable[..., Any]:
     """Swift Hydra deploying ``deploy``, or (``control``) its paired no-augmentation control.
 
     The control fits the same deployment detector at the same budget and seed on the training split
     alone, so the difference isolates what the synthetic anomalies do for that detector family.
     ``exposure_weight`` > 0 adds the outlier-exposure rows (``LoopOptions.exposure_weight``), through
-    the exposure gate unless ``exposure_gate`` is False.
+    the exposure gate unless ``exposure_gate`` is False; ``reference_column`` is
+    ``LoopOptions.reference_column`` (the control never has it).
     """
 
     def fit(X, y, *, seed: int, budget, n_jobs: int | None, env_kwargs: dict | None = None, **_: Any):
@@ -109,6 +114,7 @@ def _swift_hydra(
             deploy=deploy,
             exposure_weight=exposure_weight,
             exposure_gate=exposure_gate,
+            reference_column=reference_column,
             env_kwargs=dict(env_kwargs or {}),
         )
         if control:
@@ -144,7 +150,7 @@ for _method in (
             (
                 f"Swift Hydra's deployment {deploy} at the same budget, no generated data (the paired control)"
                 if control
-                else f"Swift Hydra: RL-generated anomalies + {deploy} deployment detector"
+                else f"Swift Hydra: RL-generated anomalies + {deploy} deployment detector (boosters: + reference column)"
             ),
             ("agents.loop",),
         )
@@ -155,7 +161,9 @@ for _method in (
     Method(
         "swift_hydra_exposure",
         OURS,
-        _swift_hydra(LoopOptions.deploy, False, EXPOSURE_METHOD_WEIGHT, exposure_gate=False),
+        _swift_hydra(
+            LoopOptions.deploy, False, EXPOSURE_METHOD_WEIGHT, exposure_gate=False, reference_column=False
+        ),
         "Swift Hydra plus outlier exposure (perturbed normal rows as anomalies), always added; its control "
         "is swift_hydra_control",
         ("agents.loop",),
@@ -163,7 +171,9 @@ for _method in (
     Method(
         "swift_hydra_exposure_gated",
         OURS,
-        _swift_hydra(LoopOptions.deploy, False, EXPOSURE_METHOD_WEIGHT, exposure_gate=True),
+        _swift_hydra(
+            LoopOptions.deploy, False, EXPOSURE_METHOD_WEIGHT, exposure_gate=True, reference_column=False
+        ),
         "Swift Hydra plus outlier exposure through the exposure gate (held-out anomaly groups); its "
         "control is swift_hydra_control",
         ("agents.loop",),

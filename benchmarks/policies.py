@@ -247,7 +247,7 @@ def _deployment_scores(
         detector = fit_deployment(
             options.deploy, np.asarray(split.X_train, dtype=np.float64), split.y_train, result.kept_X,
             budget=budget, seed=fit_seed, synthetic_weight=weight, exposure=result.exposure,
-            exposure_weight=options.exposure_weight, device=device,
+            exposure_weight=options.exposure_weight, reference_column=options.reference_column, device=device,
         )  # fmt: skip
         scores.append(auc_scores(split.y_test, detector.decision_function(split.X_test)))
     return _mean_scores(scores), time.perf_counter() - started

@@ -43,6 +43,10 @@ class BoostedDetector(_AdapterBase):
             (empty: the plain booster).
         random_state: Seed of the booster and of the randomised unsupervised detectors.
         n_jobs: Booster threads (None: library default).
+        reference: Optional unfitted label-free scorer with the PyOD protocol (``fit(X)``,
+            ``decision_scores_``, ``decision_function``), cloned on fit, whose score becomes one more
+            column after the named ones. Swift Hydra passes :class:`agents.reference_score.ReferenceClassifier`,
+            which learns from synthetic anomalies; this package knows nothing of them.
     """
 
     def __init__(
@@ -51,11 +55,13 @@ class BoostedDetector(_AdapterBase):
         unsupervised: tuple[str, ...] = ("iforest", "ecod", "knn"),
         random_state: int | None = 0,
         n_jobs: int | None = 1,
+        reference: Any = None,
     ) -> None:
         self.booster = booster
         self.unsupervised = unsupervised
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.reference = reference
         self._library_params: dict[str, Any] = {}
 
     def _make_booster(self) -> Any:
@@ -83,6 +89,15 @@ class BoostedDetector(_AdapterBase):
             if name == "iforest":
                 kwargs = {**kwargs, "random_state": self.random_state}
             scorers.append(cls(**kwargs))
+        if self.reference is not None:
+            if not all(hasattr(self.reference, attr) for attr in ("fit", "decision_function", "get_params")):
+                raise ValueError(
+                    f"reference must be an unfitted scorer with fit, decision_function and get_params, "
+                    f"got {type(self.reference).__name__}"
+                )
+            from sklearn.base import clone
+
+            scorers.append(clone(self.reference))
         return scorers
 
     def fit_scorers(self, X: np.ndarray) -> BoostedDetector:
