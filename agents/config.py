@@ -235,7 +235,8 @@ class LoopOptions:
         reference_column: Boosted deployments (``catboost``, ``lightgbm``) gain one score column, a
             classifier of the real rows against rows perturbed off them
             (:class:`agents.reference_score.ReferenceClassifier`); the booster learns from the labeled
-            anomalies how much to trust it. On by default; MoME has no score columns and ignores it.
+            anomalies how much to trust it. Off by default: on the full tables it lifts anomaly kinds
+            never labeled and costs ADBench AUC (see the README). MoME has no score columns and ignores it.
         env_kwargs: Extra :class:`hydra_env.EnvConfig` fields (``reward_weights``, ``action_scale``...);
             not those in :data:`RUN_OWNED_ENV_FIELDS`, which the run sets itself.
     """
@@ -246,7 +247,7 @@ class LoopOptions:
     synthetic_gate: bool = True
     exposure_weight: float = 0.0
     exposure_gate: bool = True
-    reference_column: bool = True
+    reference_column: bool = False
     env_kwargs: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> None:

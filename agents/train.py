@@ -6,7 +6,7 @@ Examples::
     swift-hydra train --dataset cardio --algo sac --la 0.1 --seed 2 --rounds 5
     swift-hydra train --algo ppo --algo-kwargs learning_rate=1e-3 "policy_kwargs=dict(net_arch=[32, 32])"
     swift-hydra train --hyperparams my_ppo.yml          # rl-zoo3 format, key SwiftHydra-v0
-    swift-hydra train --rounds 0 --no-reference-column  # the no-augmentation control only
+    swift-hydra train --rounds 0                        # the no-augmentation control only
     swift-hydra train --resume runs/wdbc-ppo-la0.1-s1-20250101-120000
 
 The ``swift-hydra`` console script (:mod:`benchmarks.cli`) hands its arguments to :func:`main`, also

@@ -94,7 +94,7 @@ def _swift_hydra(
     control: bool,
     exposure_weight: float = 0.0,
     exposure_gate: bool = True,
-    reference_column: bool = True,
+    reference_column: bool = False,
 ) -> Callable[..., Any]:
     """Swift Hydra deploying ``deploy``, or (``control``) its paired no-augmentation control.
 
@@ -150,7 +150,7 @@ for _method in (
             (
                 f"Swift Hydra's deployment {deploy} at the same budget, no generated data (the paired control)"
                 if control
-                else f"Swift Hydra: RL-generated anomalies + {deploy} deployment detector (boosters: + reference column)"
+                else f"Swift Hydra: RL-generated anomalies + {deploy} deployment detector"
             ),
             ("agents.loop",),
         )
@@ -176,6 +176,14 @@ for _method in (
         ),
         "Swift Hydra plus outlier exposure through the exposure gate (held-out anomaly groups); its "
         "control is swift_hydra_control",
+        ("agents.loop",),
+    ),
+    Method(
+        "swift_hydra_reference",
+        OURS,
+        _swift_hydra(LoopOptions.deploy, False, reference_column=True),
+        "Swift Hydra plus the reference column (a classifier of real rows against rows perturbed off "
+        "them, as a score column); its control is swift_hydra_control",
         ("agents.loop",),
     ),
     Method(
