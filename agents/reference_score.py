@@ -10,10 +10,12 @@ learn "not a 0/1 value").
 
 Used as labels, those rows lift anomaly kinds never labeled but cost AUC on ADBench's real anomalies,
 because the booster must then call every off-manifold row an anomaly (``probes/exposure_strength``, step
-1). Used through this column, the booster learns from the *labeled* anomalies how much to trust it:
-where real anomalies do not leave the data's manifold it is discounted, where they do it carries the
-generalization (``probes/exposure_strength``, step 3). Swift Hydra's deployment fit adds it by default
-(``LoopOptions.reference_column``); the no-augmentation control, which has no synthetic anomaly, does not.
+1). Used through this column, the booster learns from the *labeled* anomalies how much to trust it. On
+the probe's cells that kept the gain and shed most of the cost (step 3); on the full tables it did not
+hold up (``probes/exposure_strength/full_tables.txt``): the gain on held-out types came from the
+datasets the probe had read, and ADBench still paid. So Swift Hydra's deployment fit adds it only when
+asked (``LoopOptions.reference_column``, benchmark method ``swift_hydra_reference``); the
+no-augmentation control, which has no synthetic anomaly, never has it.
 
 The classifier's own training rows would score lower than unseen rows of the same kind, so the column
 is cross-fitted (as :func:`sklearn.model_selection.cross_val_predict` does): a row seen in :meth:`fit`
