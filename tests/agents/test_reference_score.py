@@ -111,3 +111,12 @@ def test_a_run_records_the_column_and_fits_the_control_apart_only_with_it(tmp_pa
     # With no round and no exposure row, the column is the only difference from the control.
     assert (tmp_path / "run" / "control_detector.pt").is_file() is reference_column
     assert summary["test"]["swift_hydra"]["auc_roc"] > 0.9  # embedded wdbc; measured 0.99+
+
+
+def test_the_seen_row_table_keeps_digests_not_the_training_rows():
+    import pickle
+
+    X = np.random.RandomState(0).normal(size=(300, 200))  # a wide set: 480 kB of rows
+    scorer = ReferenceClassifier(n_estimators=20, random_state=1).fit(X)
+    assert len(pickle.dumps(scorer.seen_scores_)) < X.nbytes / 20
+    np.testing.assert_array_equal(scorer.decision_function(X[:10]), scorer.decision_scores_[:10])
