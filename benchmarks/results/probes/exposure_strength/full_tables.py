@@ -46,7 +46,8 @@ def unseen():
         ctrl = np.mean([np.mean([np.mean(v) for (kk, _), v in control.items() if kk == k]) for k in kinds])
         print(
             f"unseen, {label}: {METHOD} - {CONTROL}, mean over types {np.mean(list(per_type.values())):+.2f} ("
-            + ", ".join(f"{k} {v:+.2f}" for k, v in per_type.items()) + f"); control {ctrl:.2f}"
+            + ", ".join(f"{k} {v:+.2f}" for k, v in per_type.items()) + f"); control {ctrl:.2f}, "
+            f"room above it {100 - ctrl:.2f}"
         )  # fmt: skip
 
 
