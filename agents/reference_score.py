@@ -4,7 +4,7 @@
 Learning*, 14.2.4): a classifier that separates the data from a reference sample estimates, through its
 odds, the ratio of the data's density to the reference's, so its P(reference) grows as a row leaves the
 data's structure. The reference sample here is the outlier-exposure rows of
-:func:`agents.exposure.perturbed_normals`: rows of the data plus Gaussian noise at 0.5, 1 and 2 feature
+:func:`agents.perturb.perturbed_normals`: rows of the data plus Gaussian noise at 0.5, 1 and 2 feature
 standard deviations, discrete features snapped to values the data takes (or the classifier would only
 learn "not a 0/1 value").
 
@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from agents.exposure import EXPOSURE_SCALES, perturbed_normals
+from agents.perturb import EXPOSURE_SCALES, perturbed_normals
 
 __all__ = ["ReferenceClassifier"]
 
