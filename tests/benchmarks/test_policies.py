@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -365,7 +366,12 @@ def test_summary_reports_iqm_improvement_paired_gain_and_correlation(tmp_path):
     random_mean = np.mean([0.4 + 0.05 * d + 0.01 * s for d in range(3) for s in (1, 2, 3, 4)])
     assert cells[6].startswith("0.1 [0.1, 0.1]") and f"(+{100 * 0.1 / random_mean:.1f}%)" in cells[6]
     assert _uncertainty_row(text, "random")[4:] == ["–", "–", "–"]
-    assert "- Best policy by mean AUC gain: `ppo`" in text and "it lies above 0" in text
+    best = next(ln for ln in text.splitlines() if ln.startswith("- Best policy by mean AUC gain: `ppo`"))
+    assert "95% CI; it lies above 0" in best and "it lies above 0)." in best
+    # Two policies: the interval that pays for picking the best is a Bonferroni 97.5% one, and wider.
+    plain = [float(v) for v in re.search(r"\[(\S+), (\S+)\] points", best).groups()]
+    picked = [float(v) for v in re.search(r"the 97\.5% CI, which pays .* is \[(\S+), (\S+)\]", best).groups()]
+    assert picked[0] <= plain[0] and picked[1] >= plain[1] and picked[1] - picked[0] > plain[1] - plain[0]
     assert "- Reward vs value: Spearman ρ = 0.8" in text and "predicts downstream value" in text
 
 
