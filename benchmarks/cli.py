@@ -7,7 +7,8 @@ only when that subcommand runs, so ``swift-hydra datasets list`` never pays for 
 Subcommands:
     train      run the closed Swift Hydra loop (``agents.train``)
     datasets   list, inspect and download ADBench datasets (``hydra_env.datasets_cli``)
-    bench      benchmarks: ``adbench``, ``unseen``, ``policies``, ``detector-speed``, ``env-speed``, ``speed`` (report), ``sweep``
+    bench      benchmarks: ``adbench``, ``unseen``, ``policies``, ``detector-speed``, ``env-speed``, ``speed`` (report), ``sweep``,
+               ``profile-cell``, ``claims`` (the scorecard of the committed tables)
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ _BENCHMARKS = {
     "sweep": "benchmarks.sweep",
     "speed": "benchmarks.speed",
     "profile-cell": "benchmarks.profile_cell",
+    "claims": "benchmarks.claims",
 }
 
 

@@ -207,15 +207,38 @@ def _ci(fn: Any, *strata: Any, scale: float = 1.0) -> str:
     return fn(*strata, seed=BOOTSTRAP_SEED).format(scale=scale)
 
 
-def _gain_vs_baseline(rows: Sequence[dict[str, str]], algo: str) -> str:
-    """``final_reward`` of ``algo`` minus the baseline's on paired cells: mean [CI] (% of the baseline's)."""
+def reward_gain(rows: Sequence[dict[str, str]], algo: str) -> tuple[rl_stats.Estimate, float] | None:
+    """``final_reward`` of ``algo`` minus the baseline's on paired cells (mean, CI), and the baseline's mean."""
     x, y = _paired(rows, algo, BASELINE, "final_reward")
     if not x:
+        return None
+    return rl_stats.paired_difference_ci(x, y, seed=BOOTSTRAP_SEED), float(np.mean(np.concatenate(y)))
+
+
+def _gain_vs_baseline(rows: Sequence[dict[str, str]], algo: str) -> str:
+    """``final_reward`` of ``algo`` minus the baseline's on paired cells: mean [CI] (% of the baseline's)."""
+    found = reward_gain(rows, algo)
+    if found is None:
         return "–"
-    diff = rl_stats.paired_difference_ci(x, y, seed=BOOTSTRAP_SEED)
-    base = float(np.mean(np.concatenate(y)))
+    diff, base = found
     share = f" ({100 * diff.value / base:+.1f}%)" if base > 0 else ""
     return diff.format() + share
+
+
+def best_policy(
+    rows: Sequence[dict[str, str]], algos: Sequence[str], level: float = rl_stats.DEFAULT_LEVEL
+) -> tuple[str, rl_stats.Estimate, int] | None:
+    """The algo with the highest mean ``auc_gain``, that mean with its CI at ``level``, and how many
+    algos it was picked from (those with an ok ``auc_gain``)."""
+    means = {
+        a: _values([r for r in rows if r["algo"] == a and r.get("status") == "ok"], "auc_gain") for a in algos
+    }
+    means = {a: float(np.mean(v)) for a, v in means.items() if v}
+    if not means:
+        return None
+    best = max(means, key=means.get)
+    strata = [list(v.values()) for v in _strata(rows, best, "auc_gain").values()]
+    return best, rl_stats.mean_ci(strata, seed=BOOTSTRAP_SEED, level=level), len(means)
 
 
 def _correlation(rows: Sequence[dict[str, str]]) -> str:
@@ -299,23 +322,18 @@ def uncertainty_section(budget: str, rows: Sequence[dict[str, str]], algos: Sequ
         cells.append(_gain_vs_baseline(rows, algo) if algo != BASELINE else "–")
         n = sum(len(v) for v in gain)
         lines.append(f"| {algo} | {n} | " + " | ".join(cells) + " |")
-    means = {
-        a: _values([r for r in rows if r["algo"] == a and r.get("status") == "ok"], "auc_gain") for a in algos
-    }
-    means = {a: float(np.mean(v)) for a, v in means.items() if v}
     lines.append("")
-    if means:
-        best = max(means, key=means.get)
-        strata = [list(v.values()) for v in _strata(rows, best, "auc_gain").values()]
-        est = rl_stats.mean_ci(strata, seed=BOOTSTRAP_SEED)
+    found = best_policy(rows, algos)
+    if found is not None:
+        best, est, k = found
         # The best of k is picked after the fact: a Bonferroni level (1 - 0.05 / k) pays for the pick.
-        level = 1.0 - (1.0 - rl_stats.DEFAULT_LEVEL) / len(means)
-        picked = rl_stats.mean_ci(strata, seed=BOOTSTRAP_SEED, level=level)
+        level = 1.0 - (1.0 - rl_stats.DEFAULT_LEVEL) / k
+        _, picked, _ = best_policy(rows, algos, level=level)
         lines.append(
             f"- Best policy by mean AUC gain: `{best}`, {est.format(scale=100.0)} points (mean, stratified "
-            f"bootstrap 95% CI; it {_verdict(est)}). Picked as the best of {len(means)}, so that CI is "
+            f"bootstrap 95% CI; it {_verdict(est)}). Picked as the best of {k}, so that CI is "
             f"optimistic; the {100 * level:.3g}% CI, which pays for the pick (Bonferroni over "
-            f"{len(means)}), is [{100 * picked.low:.3g}, {100 * picked.high:.3g}] (it {_verdict(picked)})."
+            f"{k}), is [{100 * picked.low:.3g}, {100 * picked.high:.3g}] (it {_verdict(picked)})."
         )
     return [*lines, _noise_floor(rows), _correlation(rows), ""]
 

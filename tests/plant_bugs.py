@@ -34,8 +34,8 @@ BUGS: dict[str, list[tuple[str, str, str]]] = {
     "1-deploy-ignores-kept": [
         (
             "agents/loop.py",
-            "options.deploy, X_train, y_train, state.kept_X, budget=budget, seed=seed,",
-            "options.deploy, X_train, y_train, state.kept_X[:0], budget=budget, seed=seed,",
+            "self.options.deploy, X_train, y_train, state.kept_X, budget=self.budget, seed=self.seed,",
+            "self.options.deploy, X_train, y_train, state.kept_X[:0], budget=self.budget, seed=self.seed,",
         )
     ],
     "2-inloop-ignores-kept": [
@@ -48,7 +48,7 @@ BUGS: dict[str, list[tuple[str, str, str]]] = {
     "3-env-sees-validation": [
         (
             "agents/loop.py",
-            "vector_env = make_env(X_fit, y_fit, state.vae,",
+            "vector_env = make_env(run.X_fit, run.y_fit, state.vae,",
             "vector_env = make_env(X_train, y_train, state.vae,",
         )
     ],

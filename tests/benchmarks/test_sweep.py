@@ -152,10 +152,7 @@ def test_bad_options_exit_2_with_a_message_before_running(tmp_path, capsys, chan
 
 
 def test_real_training_cell(tmp_path):
-    """One real tiny ``swift-hydra train`` cell through the sweep (skips until the detectors exist)."""
-    detectors = pytest.importorskip("detectors")
-    if not hasattr(detectors, "MambaDetector"):
-        pytest.skip("detectors.MambaDetector is not available yet")
+    """One real tiny ``swift-hydra train`` cell through the sweep."""
     argv = ["--datasets", "wdbc", "--algos", "random", "--seeds", "1", "--la", "0.5", "--budget", "tiny"]
     assert sweep.main([*argv, "--out", str(tmp_path), "--no-progress"]) == 0
     (row,) = _rows(tmp_path / sweep.RESULTS_FILE)

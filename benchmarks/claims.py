@@ -1,0 +1,235 @@
+"""Swift Hydra's claims, checked against the committed result tables: one line per target, with a verdict.
+
+The paper's promise, as the project's issues state it, rests on three tables:
+
+- **ADBench** (``adbench/adbench_results.csv``, la = 0.1): the generated anomalies raise the deployed
+  detector above its paired control (same detector, no generated anomaly), and harm almost no dataset.
+- **Unseen anomaly types** (``unseen/unseen_results.csv``): trained without one of ADBench's four synthetic
+  types, Swift Hydra catches it better than its control and than CatBoost.
+- **Policy leaderboard** (``policies/policies_results.csv``): the env's reward is not saturated, RL agents
+  earn more of it than ``random``, and the best policy's rows raise the detector's AUC.
+
+Every figure comes from the runners' CSVs through the functions their summaries use
+(:func:`benchmarks.adbench_report.gain_table`, :mod:`benchmarks.unseen_report`, :mod:`benchmarks.rl_stats`),
+so the scorecard cannot disagree with the summaries. A table that is missing gives "no data", not a pass.
+
+Usage::
+
+    python -m benchmarks.claims                       # reads and writes benchmarks/results/
+    swift-hydra bench claims --results DIR --out DIR/claims.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks import adbench_report, policies_report, unseen_report
+from benchmarks.common import REPO_ROOT, atomic_write, git_commit, invoked_as
+
+RESULTS = REPO_ROOT / "benchmarks" / "results"
+OUT_FILE = "claims.md"
+HEADLINE_LA = "0.1"
+RL_ALGOS = ("ppo", "sac", "td3")  # the leaderboard's RL agents (``random`` and ``gradient`` are not)
+Rows = list[dict[str, str]]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One target: what is claimed, the bar, what the table measures and whether it clears the bar."""
+
+    table: str
+    claim: str
+    target: str
+    measured: str
+    passed: bool | None  # None: the table lacks the rows to judge
+
+    @property
+    def verdict(self) -> str:
+        """``met``, ``not met`` or ``no data``."""
+        return "no data" if self.passed is None else ("met" if self.passed else "not met")
+
+
+def _missing(table: str, claims: Sequence[tuple[str, str]]) -> list[Check]:
+    return [Check(table, claim, target, "–", None) for claim, target in claims]
+
+
+# ----------------------------------------------------------------------------------------------- ADBench
+ADBENCH_CLAIMS = (
+    ("`swift_hydra` − control, mean over datasets (AUC points)", ">= +1.00"),
+    ("Wilcoxon p over datasets", "< 0.01"),
+    ("datasets more than 1 point below the control", "<= 2"),
+)
+
+
+def adbench_checks(rows: Rows, method: str = "swift_hydra") -> list[Check]:
+    """The ADBench targets of ``method`` against its control at la = 0.1."""
+    table = "ADBench, la 0.1"
+    row = next(
+        (g for g in adbench_report.gain_table(rows) if g["la"] == HEADLINE_LA and g["method"] == method), None
+    )
+    if row is None:
+        return _missing(table, ADBENCH_CLAIMS)
+    where = f" ({row['datasets']} datasets, {row['cells']} cells)"
+    values = (
+        (f"{100 * row['diff']:+.2f}{where}", 100 * row["diff"] >= 1.0),
+        (f"{row['p_value']:.3g}", bool(row["p_value"] < 0.01)),
+        (str(row["harmed"]), row["harmed"] <= 2),
+    )
+    return [Check(table, c, t, m, ok) for (c, t), (m, ok) in zip(ADBENCH_CLAIMS, values, strict=True)]
+
+
+# ----------------------------------------------------------------------------------------------- unseen
+UNSEEN_CLAIMS = (
+    ("`swift_hydra` − `catboost`, mean over held-out types (AUC points)", ">= 0"),
+    ("`swift_hydra` − control, mean over held-out types (AUC points)", ">= +2.00"),
+    ("worst held-out type, `swift_hydra` − control (AUC points)", ">= −1.00"),
+)
+
+
+def unseen_checks(rows: Rows, method: str = "swift_hydra") -> list[Check]:
+    """The held-out-type targets of ``method``: against CatBoost, against its control, worst type."""
+    table = "unseen types"
+    auc = unseen_report.type_table(rows)
+    control = f"{method}_control"
+    if not {method, control, "catboost"} <= set(auc):
+        return _missing(table, UNSEEN_CLAIMS)
+    mean = unseen_report.MEAN
+    vs_catboost = 100 * (auc[method][mean] - auc["catboost"][mean])
+    diff = unseen_report.paired_difference(rows, method, control)
+    worst_type = min((t for t in diff if t != mean), key=diff.get)
+    values = (
+        (f"{vs_catboost:+.2f}", vs_catboost >= 0),
+        (f"{100 * diff[mean]:+.2f}", 100 * diff[mean] >= 2.0),
+        (f"{100 * diff[worst_type]:+.2f} ({worst_type})", 100 * diff[worst_type] >= -1.0),
+    )
+    return [Check(table, c, t, m, ok) for (c, t), (m, ok) in zip(UNSEEN_CLAIMS, values, strict=True)]
+
+
+# ----------------------------------------------------------------------------------------------- policies
+POLICY_CLAIMS = (
+    ("`random`'s mean evasion at the detector's own threshold (`threshold_evasion_rate`)", "< 0.90"),
+    ("best RL agent's `final_reward` − `random`'s, paired cells (95% CI)", ">= +5% and CI above 0"),
+    ("best policy's mean `auc_gain` (AUC points, 95% CI)", "CI above 0"),
+)
+
+
+def _ok(rows: Rows, algo: str, column: str) -> list[float]:
+    return [float(r[column]) for r in rows if r["algo"] == algo and r.get("status") == "ok" and r.get(column)]
+
+
+def policy_checks(rows: Rows) -> list[Check]:
+    """The leaderboard's targets: an unsaturated reward, RL above ``random``, a best policy with value."""
+    table = "policy leaderboard"
+    evasion = _ok(rows, policies_report.BASELINE, "threshold_evasion_rate")
+    if not evasion or not any(r.get("auc_gain") for r in rows):
+        return _missing(table, POLICY_CLAIMS)
+    values = [(f"{np.mean(evasion):.3f}", bool(np.mean(evasion) < 0.9))]
+    rewards = {a: policies_report.reward_gain(rows, a) for a in RL_ALGOS}
+    rewards = {a: found for a, found in rewards.items() if found is not None and found[1] > 0}
+    if rewards:
+        agent = max(rewards, key=lambda a: rewards[a][0].value)
+        est, base = rewards[agent]
+        share = 100 * est.value / base
+        values.append((f"`{agent}`: {share:+.1f}%, {est.format()}", share >= 5.0 and est.low > 0))
+    else:
+        values.append(("–", None))
+    best, gain, _ = policies_report.best_policy(rows, sorted({r["algo"] for r in rows}))
+    values.append((f"`{best}`: {gain.format(scale=100.0)}", gain.low > 0))
+    return [Check(table, c, t, m, ok) for (c, t), (m, ok) in zip(POLICY_CLAIMS, values, strict=True)]
+
+
+# ----------------------------------------------------------------------------------------------- report
+TABLES: dict[str, tuple[str, Callable[[Rows], list[Check]]]] = {
+    "adbench": ("adbench/adbench_results.csv", adbench_checks),
+    "unseen": ("unseen/unseen_results.csv", unseen_checks),
+    "policies": ("policies/policies_results.csv", policy_checks),
+}
+
+
+def checks(results: Path) -> list[Check]:
+    """Every target, judged on the CSVs under ``results`` (a missing CSV gives "no data")."""
+    from benchmarks.report import load_rows
+
+    out: list[Check] = []
+    for relative, judge in TABLES.values():
+        path = Path(results) / relative
+        out += judge(load_rows(path)) if path.is_file() else judge([])
+    return out
+
+
+def variant_lines(results: Path) -> list[str]:
+    """The two paired gains of every Swift Hydra method the ADBench and unseen tables both hold."""
+    from benchmarks.report import load_rows
+
+    paths = [Path(results) / TABLES[name][0] for name in ("adbench", "unseen")]
+    if not all(p.is_file() for p in paths):
+        return []
+    adbench_rows, unseen_rows = (load_rows(p) for p in paths)
+    gains = {g["method"]: g for g in adbench_report.gain_table(adbench_rows) if g["la"] == HEADLINE_LA}
+    pairs = dict(unseen_report.control_pairs(unseen_report.type_table(unseen_rows)))
+    lines = [
+        "## Every Swift Hydra method against its control",
+        "",
+        "The targets above judge the default, `swift_hydra`; the opt-in methods are read with the same functions.",
+        "",
+        "| method | ADBench la 0.1: gain (AUC points) | datasets harmed | unseen: gain, mean over types | worst type |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for method in sorted(set(gains) & set(pairs)):
+        diff = unseen_report.paired_difference(unseen_rows, method, pairs[method])
+        worst = min((t for t in diff if t != unseen_report.MEAN), key=diff.get)
+        lines.append(
+            f"| {method} | {100 * gains[method]['diff']:+.2f} | {gains[method]['harmed']} "
+            f"| {100 * diff[unseen_report.MEAN]:+.2f} | {100 * diff[worst]:+.2f} ({worst}) |"
+        )
+    return [*lines, ""]
+
+
+def markdown(found: Sequence[Check], *, command: str, commit: str, extra: Sequence[str] = ()) -> str:
+    """The scorecard page: a line per target, a count of the verdicts, then ``extra`` lines."""
+    lines = [
+        "# Swift Hydra's claims, checked against the committed tables",
+        "",
+        f"- Command: `{command}`",
+        f"- Commit: `{commit}`",
+        "- Every figure is computed from the runners' CSVs by `benchmarks.claims`, with the functions their "
+        "summaries use; read each summary for the method, budget and cells behind it.",
+        "",
+        "| table | claim | target | measured | verdict |",
+        "| --- | --- | --- | --- | --- |",
+        *(f"| {c.table} | {c.claim} | {c.target} | {c.measured} | {c.verdict} |" for c in found),
+        "",
+    ]
+    counts = {v: sum(c.verdict == v for c in found) for v in ("met", "not met", "no data")}
+    lines += ["Verdicts: " + ", ".join(f"{n} {v}" for v, n in counts.items()) + ".", "", *extra]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m benchmarks.claims [--results DIR] [--out FILE]``; a missing folder exits with code 2."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    prog = invoked_as("benchmarks.claims")
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
+    parser.add_argument("--results", type=Path, default=RESULTS, help="folder holding the runners' CSVs")
+    parser.add_argument("--out", type=Path, default=None, help=f"markdown file (default: RESULTS/{OUT_FILE})")
+    args = parser.parse_args(argv)
+    if not args.results.is_dir():
+        parser.exit(2, f"{parser.prog}: error: no results folder at {args.results}\n")
+    out = args.out or args.results / OUT_FILE
+    command = " ".join([prog, *argv])
+    text = markdown(
+        checks(args.results), command=command, commit=git_commit(), extra=variant_lines(args.results)
+    )
+    atomic_write(out, lambda p: Path(p).write_text(text))
+    print(out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

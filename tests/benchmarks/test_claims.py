@@ -1,0 +1,128 @@
+"""The claims scorecard: each target judged from the runners' rows, "no data" without them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from benchmarks import claims, policies
+
+DATASETS = [f"d{i}" for i in range(10)]
+
+
+def _method_row(dataset: str, seed: int, method: str, auc: float, **extra: str) -> dict[str, str]:
+    row = {"dataset": dataset, "seed": str(seed), "method": method, "status": "ok"}
+    return row | {"auc_roc": str(auc), "auc_pr": str(auc / 2), **extra}
+
+
+def _adbench(gain_per_dataset: dict[str, float]) -> list[dict[str, str]]:
+    rows = []
+    for d, gain in gain_per_dataset.items():
+        for seed in (1, 2, 3):
+            rows.append(_method_row(d, seed, "swift_hydra_control", 0.8, la="0.1"))
+            rows.append(_method_row(d, seed, "swift_hydra", 0.8 + gain, la="0.1"))
+    return rows
+
+
+def _verdicts(found: list[claims.Check]) -> list[str]:
+    return [c.verdict for c in found]
+
+
+def test_adbench_targets_met_when_every_dataset_gains_two_points():
+    found = claims.adbench_checks(_adbench(dict.fromkeys(DATASETS, 0.02)))
+    assert _verdicts(found) == ["met", "met", "met"]
+    assert found[0].measured.startswith("+2.00 (10 datasets, 30 cells)")
+
+
+def test_adbench_targets_fail_on_a_small_gain_with_harmed_datasets():
+    gains = dict.fromkeys(DATASETS, 0.005) | {"d0": -0.02, "d1": -0.03, "d2": -0.015}
+    found = claims.adbench_checks(_adbench(gains))
+    assert _verdicts(found) == ["not met", "not met", "not met"]
+    assert found[2].measured == "3"
+
+
+def _unseen(diff_per_type: dict[str, float], catboost: float) -> list[dict[str, str]]:
+    rows = []
+    for kind, diff in diff_per_type.items():
+        for d in DATASETS[:3]:
+            for seed in (1, 2):
+                extra = {"held_out_type": kind}
+                rows.append(_method_row(d, seed, "swift_hydra_control", 0.9, **extra))
+                rows.append(_method_row(d, seed, "swift_hydra", 0.9 + diff, **extra))
+                rows.append(_method_row(d, seed, "catboost", catboost, **extra))
+    return rows
+
+
+def test_unseen_targets_read_the_mean_over_types_and_the_worst_type():
+    met = claims.unseen_checks(
+        _unseen({"local": 0.03, "global": 0.02, "dependency": 0.04, "clustered": 0.0}, 0.9)
+    )
+    assert _verdicts(met) == ["met", "met", "met"]
+    assert met[1].measured == "+2.25"
+    # A mean gain of 1.5 points, one type 2 points down, and CatBoost above: all three fail.
+    failed = claims.unseen_checks(
+        _unseen({"local": 0.05, "global": 0.02, "dependency": 0.01, "clustered": -0.02}, 0.95)
+    )
+    assert _verdicts(failed) == ["not met", "not met", "not met"]
+    assert failed[2].measured == "-2.00 (clustered)"
+
+
+def _policy_rows(evasion: float, td3_reward: float, gain: float) -> list[dict[str, str]]:
+    rows = []
+    for d in DATASETS[:4]:
+        for seed in range(1, 6):
+            for algo, reward in (("random", 1.0), ("td3", td3_reward)):
+                row = {c: "" for c in policies.COLUMNS} | {
+                    "dataset": d, "la": "0.1", "seed": str(seed), "algo": algo, "budget": "tiny", "status": "ok",
+                }  # fmt: skip
+                jitter = 0.001 * seed
+                row |= {
+                    "threshold_evasion_rate": str(evasion),
+                    "final_reward": str(reward + jitter),
+                    "auc_gain": str(gain + jitter if algo == "td3" else jitter - 0.01),
+                }
+                rows.append(row)
+    return rows
+
+
+def test_policy_targets():
+    # td3 earns 0.2 more reward than random (mean 1.003: +19.9%) and gains 2 points more AUC.
+    found = claims.policy_checks(_policy_rows(evasion=0.7, td3_reward=1.2, gain=0.02))
+    assert _verdicts(found) == ["met", "met", "met"]
+    assert found[1].measured.startswith("`td3`: +19.9%") and found[2].measured.startswith("`td3`: 2.")
+    saturated = claims.policy_checks(_policy_rows(evasion=0.99, td3_reward=1.02, gain=-0.02))
+    assert _verdicts(saturated) == ["not met", "not met", "not met"]
+    assert saturated[2].measured.startswith("`random`")  # the best policy, whatever its name
+
+
+def test_missing_tables_give_no_data_not_a_pass(tmp_path):
+    found = claims.checks(tmp_path)
+    assert len(found) == 9 and set(_verdicts(found)) == {"no data"}
+    text = claims.markdown(found, command="cmd", commit="abc")
+    assert "Verdicts: 0 met, 0 not met, 9 no data." in text
+
+
+def test_cli_writes_the_scorecard_and_names_a_missing_folder(tmp_path, capsys):
+    out = tmp_path / "claims.md"
+    assert claims.main(["--results", str(tmp_path), "--out", str(out)]) == 0
+    assert out.read_text().startswith("# Swift Hydra's claims")
+    with pytest.raises(SystemExit) as stop:
+        claims.main(["--results", str(tmp_path / "absent")])
+    assert stop.value.code == 2 and "no results folder at" in capsys.readouterr().err
+
+
+def test_the_committed_tables_are_all_judged():
+    results = Path(claims.RESULTS)
+    if not all((results / rel).is_file() for rel, _ in claims.TABLES.values()):
+        pytest.skip("the committed result CSVs are not in this checkout")
+    found = claims.checks(results)
+    assert len(found) == 9 and "no data" not in _verdicts(found)
+
+
+def test_swift_hydra_bench_claims_runs_the_scorecard(tmp_path):
+    from benchmarks import cli
+
+    out = tmp_path / "scorecard.md"
+    assert cli.main(["bench", "claims", "--results", str(tmp_path), "--out", str(out)]) == 0
+    assert "| ADBench, la 0.1 |" in out.read_text()
