@@ -266,7 +266,7 @@ def _mean(values: list[float]) -> str:
 
 
 def write_summary(rows: Sequence[dict[str, str]], out: Path, *, command: str, commit: str) -> Path:
-    """``sweep_summary.md`` (means over seeds per la, dataset and algo) and ``sweep_delta.png``.
+    """``sweep_summary.md`` (means over seeds per budget, la, dataset and algo) and ``sweep_delta.png``.
 
     Every figure comes from ``rows`` (the CSV); the markdown records the command that produced it.
     """
@@ -276,9 +276,11 @@ def write_summary(rows: Sequence[dict[str, str]], out: Path, *, command: str, co
     import matplotlib.pyplot as plt
 
     ok = [r for r in rows if r["status"] == "ok"]
-    groups: dict[tuple[str, str, str], list[dict[str, str]]] = {}
+    # The budget is part of the cell key: one CSV may hold several, and their seeds must not pool.
+    groups: dict[tuple[str, str, str, str], list[dict[str, str]]] = {}
     for r in ok:
-        groups.setdefault((r["la"], r["dataset"], r["algo"]), []).append(r)
+        groups.setdefault((r["budget"], r["la"], r["dataset"], r["algo"]), []).append(r)
+    several_budgets = len({key[0] for key in groups}) > 1
 
     def column(group: list[dict[str, str]], name: str) -> list[float]:
         return [float(r[name]) for r in group if r[name] != ""]
@@ -287,14 +289,15 @@ def write_summary(rows: Sequence[dict[str, str]], out: Path, *, command: str, co
         "# Swift Hydra sweep", "", f"- Command(s), in the order they ran: `{command}`", f"- Commit: `{commit}`",
         f"- Cells: {len(ok)} ok, {len(rows) - len(ok)} failed", "",
         "Test AUC-ROC (%) of Swift Hydra and of the no-augmentation control, mean over the seeds that finished.",
-        "", "| la | dataset | algo | seeds | Swift Hydra | control | delta (points) |", "| --- | --- | --- | --- | --- | --- | --- |",
+        "", "| budget | la | dataset | algo | seeds | Swift Hydra | control | delta (points) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]  # fmt: skip
     deltas: dict[str, list[float]] = {}
-    for (la, dataset, algo), group in sorted(groups.items()):
+    for (budget, la, dataset, algo), group in sorted(groups.items()):
         delta = column(group, "delta_auc_roc")
-        deltas.setdefault(algo, []).extend(delta)
+        deltas.setdefault(f"{algo} ({budget})" if several_budgets else algo, []).extend(delta)
         lines.append(
-            f"| {la} | {dataset} | {algo} | {len(group)} | {_mean(column(group, 'auc_roc'))} "
+            f"| {budget} | {la} | {dataset} | {algo} | {len(group)} | {_mean(column(group, 'auc_roc'))} "
             f"| {_mean(column(group, 'control_auc_roc'))} | {_mean(delta)} |"
         )
     failed = [r for r in rows if r["status"] != "ok"]
