@@ -38,8 +38,12 @@ _BENCHMARKS = {
 def _delegate(module_name: str, argv: list[str], prog: str) -> int:
     """Runs ``module_name``'s own parser on ``argv`` so each command has one definition of its flags."""
     module = importlib.import_module(module_name)
+    program = sys.argv[0]
     sys.argv[0] = prog  # argparse's default prog comes from here: help then reads "swift-hydra train"
-    return int(module.main(argv) or 0)
+    try:
+        return int(module.main(argv) or 0)
+    finally:  # called from Python (tests, notebooks), the caller's argv must come back unchanged
+        sys.argv[0] = program
 
 
 def main(argv: list[str] | None = None) -> int:

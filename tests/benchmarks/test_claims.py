@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -130,5 +131,7 @@ def test_swift_hydra_bench_claims_runs_the_scorecard(tmp_path):
     from benchmarks import cli
 
     out = tmp_path / "scorecard.md"
+    program = sys.argv[0]
     assert cli.main(["bench", "claims", "--results", str(tmp_path), "--out", str(out)]) == 0
     assert "| ADBench, la 0.1 |" in out.read_text()
+    assert sys.argv[0] == program  # the delegating command line leaves the caller's argv as it was
