@@ -113,15 +113,17 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def _write_manifest(folder: Path, round_: int) -> None:
-    """Syncs every file of ``folder``, then writes their checksums atomically as the manifest."""
-    skip = {MANIFEST, f".{MANIFEST}.tmp"}
-    files = sorted(
-        p for p in folder.rglob("*") if p.is_file() and p.relative_to(folder).as_posix() not in skip
-    )
+def write_manifest(folder: Path, files: list[Path], **fields: Any) -> None:
+    """Syncs ``files`` (inside ``folder``), then writes their checksums atomically as ``folder/manifest.json``.
+
+    Args:
+        folder: The folder the manifest describes; paths are recorded relative to it.
+        files: The files to cover.
+        **fields: Extra top-level entries of the manifest (e.g. ``round``).
+    """
     for path in files:
         _fsync(path)
-    manifest = {"round": round_, "files": {p.relative_to(folder).as_posix(): _sha256(p) for p in files}}
+    manifest = {**fields, "files": {p.relative_to(folder).as_posix(): _sha256(p) for p in sorted(files)}}
     tmp = folder / f".{MANIFEST}.tmp"
     with open(tmp, "w") as fh:
         json.dump(manifest, fh, indent=1)
@@ -131,8 +133,12 @@ def _write_manifest(folder: Path, round_: int) -> None:
     _fsync(folder)
 
 
-def verify_round(folder: str | Path) -> int:
-    """Checks a round folder against its manifest; returns its round number.
+def verify_manifest(folder: str | Path, what: str = "checkpoint") -> dict[str, Any]:
+    """Checks every file listed in ``folder/manifest.json`` against its checksum; returns the manifest.
+
+    Args:
+        folder: The folder holding the manifest.
+        what: What the folder is, for the messages (``checkpoint``, ``run``).
 
     Raises:
         CheckpointError: No or unreadable manifest, or a listed file missing or with another checksum.
@@ -140,19 +146,41 @@ def verify_round(folder: str | Path) -> int:
     folder = Path(folder)
     try:
         manifest = json.loads((folder / MANIFEST).read_text())
-        files, round_ = dict(manifest["files"]), int(manifest["round"])
+        files = dict(manifest["files"])
     except FileNotFoundError:
-        raise CheckpointError(f"checkpoint {folder} is incomplete: no {MANIFEST}") from None
+        raise CheckpointError(f"{what} {folder} is incomplete: no {MANIFEST}") from None
     except (ValueError, KeyError, TypeError) as err:
-        raise CheckpointError(f"checkpoint {folder} is damaged: {MANIFEST} is unreadable ({err})") from None
-    if not files or "state.json" not in files:
-        raise CheckpointError(f"checkpoint {folder} is damaged: {MANIFEST} lists no state.json")
+        raise CheckpointError(f"{what} {folder} is damaged: {MANIFEST} is unreadable ({err})") from None
     for name, expected in files.items():
         path = folder / name
         if not path.is_file():
-            raise CheckpointError(f"checkpoint {folder} is damaged: {name} is missing")
+            raise CheckpointError(f"{what} {folder} is damaged: {name} is missing")
         if _sha256(path) != expected:
-            raise CheckpointError(f"checkpoint {folder} is damaged: {name} does not match its checksum")
+            raise CheckpointError(f"{what} {folder} is damaged: {name} does not match its checksum")
+    return manifest
+
+
+def _write_manifest(folder: Path, round_: int) -> None:
+    """The manifest of a round folder: every file in it."""
+    skip = {MANIFEST, f".{MANIFEST}.tmp"}
+    files = [p for p in folder.rglob("*") if p.is_file() and p.relative_to(folder).as_posix() not in skip]
+    write_manifest(folder, files, round=round_)
+
+
+def verify_round(folder: str | Path) -> int:
+    """Checks a round folder against its manifest; returns its round number.
+
+    Raises:
+        CheckpointError: No or unreadable manifest, or a listed file missing or with another checksum.
+    """
+    folder = Path(folder)
+    manifest = verify_manifest(folder)
+    try:
+        round_ = int(manifest["round"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise CheckpointError(f"checkpoint {folder} is damaged: {MANIFEST} is unreadable ({err})") from None
+    if "state.json" not in manifest["files"]:
+        raise CheckpointError(f"checkpoint {folder} is damaged: {MANIFEST} lists no state.json")
     return round_
 
 

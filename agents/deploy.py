@@ -54,13 +54,7 @@ def _mome(budget: Any, seed: int, device: str) -> Any:
     from detectors import MambaMoEDetector
 
     return MambaMoEDetector(
-        n_experts=budget.n_experts,
-        epochs=budget.deploy_epochs,
-        max_steps_per_epoch=budget.max_steps_per_epoch,
-        d_model=budget.d_model,
-        n_layers=budget.n_layers,
-        random_state=seed,
-        device=device,
+        n_experts=budget.n_experts, epochs=budget.deploy_epochs, **budget.mamba_kwargs(seed, device)
     )
 
 
