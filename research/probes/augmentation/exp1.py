@@ -4,7 +4,6 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import torch
 
 torch.set_num_threads(1)
-sys.path.insert(0, "/work/main")
 from hydra_env import datasets
 from sklearn.metrics import roc_auc_score
 from catboost import CatBoostClassifier

@@ -1,6 +1,6 @@
 """Prints table.md of the budget probe from sweep_results.csv (run from the repository root).
 
-python benchmarks/results/probes/budget/analyze.py > benchmarks/results/probes/budget/table.md
+python -m research.probes.budget.analyze > research/probes/budget/table.md
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Prints the seed noise of a MoME fit at `tiny` from noise.json (python analyze.py)."""
+"""Prints the seed noise of a MoME fit at `tiny` from noise.json (python -m research.probes.deploy_noise.analyze)."""
 
 import collections
 import json

@@ -1,6 +1,6 @@
 """Tables and the trade-off plot of the exposure-strength probe (results.jsonl, results_gate.jsonl, results_column.jsonl).
 
-    python benchmarks/results/probes/exposure_strength/analyze.py > benchmarks/results/probes/exposure_strength/table.md
+    python -m research.probes.exposure_strength.analyze > research/probes/exposure_strength/table.md
 
 Writes ``tradeoff.png`` beside this script.
 """

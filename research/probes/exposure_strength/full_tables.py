@@ -1,6 +1,6 @@
 """The full tables' swift_hydra_reference against swift_hydra_control, on this probe's datasets and the others.
 
-    python benchmarks/results/probes/exposure_strength/full_tables.py > benchmarks/results/probes/exposure_strength/full_tables.txt
+    python -m research.probes.exposure_strength.full_tables > research/probes/exposure_strength/full_tables.txt
 
 The probe chose the reference column on vertebral, wbc, cardio and thyroid (unseen protocol) and on its
 8 quick ADBench sets; the other datasets never entered it, so their gain is the fair check. Reads the

@@ -1,6 +1,6 @@
 """Probe: more outlier-exposure rows, or more weight on them, on held-out types and on ADBench.
 
-    PYTHONPATH=. python benchmarks/results/probes/exposure_strength/probe.py SHARD N_SHARDS out.jsonl
+    python -m research.probes.exposure_strength.probe SHARD N_SHARDS out.jsonl
 
 The cells, detector and control of ``probes/perturbation`` (CatBoost + IForest/ECOD/k-NN score
 columns fitted on the real training rows; unseen: vertebral, wbc, cardio, thyroid x 4 held-out types x
@@ -25,8 +25,7 @@ from agents.deploy import synthetic_weights  # noqa: E402
 from agents.exposure import perturbed_normals  # noqa: E402
 from detectors.boosted import BoostedDetector  # noqa: E402
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "perturbation"))
-from probe import cells, split  # noqa: E402
+from research.probes.perturbation.probe import cells, split  # noqa: E402
 
 VARIANTS = [(96, 1.0), (384, 1.0), (96, 2.0), (384, 2.0), (384, 4.0)]
 

@@ -1,6 +1,6 @@
 """Probe, step 3: the perturbed rows as a reference distribution for a score column, not as labels.
 
-    PYTHONPATH=. python benchmarks/results/probes/exposure_strength/probe_column.py SHARD N_SHARDS out.jsonl
+    python -m research.probes.exposure_strength.probe_column SHARD N_SHARDS out.jsonl
 
 "Unsupervised as supervised learning" (Hastie, Tibshirani & Friedman, ESL 14.2.4): a classifier that
 tells the real training rows from a reference sample estimates how far each row is from the data's
@@ -27,8 +27,7 @@ from sklearn.model_selection import KFold  # noqa: E402
 from agents.exposure import perturbed_normals  # noqa: E402
 from detectors.boosted import BoostedDetector  # noqa: E402
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "perturbation"))
-from probe import cells, split  # noqa: E402
+from research.probes.perturbation.probe import cells, split  # noqa: E402
 
 FOLDS = 5
 MAX_REFERENCE = 4000

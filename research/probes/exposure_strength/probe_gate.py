@@ -1,6 +1,6 @@
 """Probe, step 2: heavier exposure rows behind the package's exposure gate.
 
-    PYTHONPATH=. python benchmarks/results/probes/exposure_strength/probe_gate.py SHARD N_SHARDS out.jsonl
+    python -m research.probes.exposure_strength.probe_gate SHARD N_SHARDS out.jsonl
 
 Same cells, detector and control as ``probe.py``. For each total weight W in 1, 2, 4 (96 rows, as the
 package draws), the package's gate (``agents.exposure.holdout_exposure_auc`` at that weight, margin
@@ -9,7 +9,6 @@ has W = 1 and 2). The gated effect of a cell is then the always-added effect whe
 and 0 where it refuses (``analyze.py`` composes it).
 """
 
-import importlib.util
 import json
 import os
 import sys
@@ -20,16 +19,8 @@ import torch
 torch.set_num_threads(1)
 from agents.exposure import EXPOSURE_GATE_MARGIN, holdout_exposure_auc, perturbed_normals  # noqa: E402
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "perturbation"))
-from probe import cells, split  # noqa: E402  (the perturbation probe's cells)
-
-# This folder's probe.py, loaded under its own name (it imports the perturbation probe as ``probe``).
-_spec = importlib.util.spec_from_file_location(
-    "strength_probe", os.path.join(os.path.dirname(__file__), "probe.py")
-)
-strength_probe = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(strength_probe)
-fit_auc = strength_probe.fit_auc
+from research.probes.exposure_strength.probe import fit_auc  # noqa: E402
+from research.probes.perturbation.probe import cells, split  # noqa: E402  (the perturbation probe's cells)
 
 WEIGHTS = [1.0, 2.0, 4.0]
 

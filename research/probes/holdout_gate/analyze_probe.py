@@ -1,6 +1,6 @@
 """Reads the hold-out gate's decisions on the probe cells against ``probes/perturbation``'s AUCs.
 
-    python analyze_probe.py   (from this folder)
+    python -m research.probes.holdout_gate.analyze_probe
 
 For each rule (which gain, which threshold), the AUC of a cell is ``mix`` when the gate accepts the
 perturbed rows and ``ctrl`` when it does not; printed as the mean difference to ``ctrl`` (points),

@@ -1,6 +1,6 @@
 """Do the runners' ``swift_hydra_exposure_gated`` rows equal the composition of ``compose_full.py``?
 
-    python check_runs.py   (from this folder)
+    python -m research.probes.holdout_gate.check_runs
 
 For every cell the runners wrote, the gated AUC-ROC must be the committed ``swift_hydra_exposure``
 AUC where the probe's gate accepted and the ``swift_hydra`` AUC where it refused.
@@ -11,7 +11,7 @@ import os
 import numpy as np
 import pandas as pd
 
-from compose_full import RESULTS, accept
+from research.probes.holdout_gate.compose_full import RESULTS, accept
 
 for protocol, name, keys in (
     ("adbench", "adbench/adbench_results.csv", ["dataset", "seed"]),

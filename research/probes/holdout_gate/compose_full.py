@@ -1,6 +1,6 @@
 """What the hold-out gate would give on the full tables, read from their committed rows.
 
-    python compose_full.py   (from this folder, after ``probe.py ... results_full.jsonl full``)
+    python -m research.probes.holdout_gate.compose_full   (after ``probe.py ... results_full.jsonl full``)
 
 The rule was fixed on the probe cells before the full cells were read: the exposure rows join when the
 pooled out-of-fold AUC gain is at least ``GATE_MARGIN`` (0.02, the package's gate margin). The gate
@@ -17,7 +17,7 @@ import pandas as pd
 from scipy.stats import wilcoxon
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-RESULTS = os.path.join(HERE, "../..")
+RESULTS = os.path.join(HERE, "..", "..", "..", "benchmarks", "results")  # the committed runner tables
 MARGIN = 0.02
 accept = {}
 for rec in map(json.loads, open(os.path.join(HERE, "results_full.jsonl"))):

@@ -1,6 +1,6 @@
 """Probe: a gate for the outlier-exposure rows that holds out *labeled anomalies*, not random rows.
 
-    python probe.py SHARD N_SHARDS out.jsonl [cells]
+    python -m research.probes.holdout_gate.probe SHARD N_SHARDS out.jsonl [cells]
 
 The package's gate (``agents.deploy.choose_synthetic_weight``) asks whether synthetic rows raise a
 proxy's AUC on a random validation carve. Its validation anomalies are of the kinds the fit part

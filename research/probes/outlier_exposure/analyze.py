@@ -1,6 +1,6 @@
 """Rebuilds table.md from results.jsonl: mean AUC-ROC difference to ctrl (points) per protocol and type.
 
-python analyze.py > table.md
+python -m research.probes.outlier_exposure.analyze > research/probes/outlier_exposure/table.md
 """
 
 import collections

@@ -1,6 +1,6 @@
 """Probe: which synthetic anomalies help CatBoost+scores, and does fitting the score columns on them hurt?
 
-    python probe.py SHARD N_SHARDS out.jsonl
+    python -m research.probes.outlier_exposure.probe SHARD N_SHARDS out.jsonl
 
 Cells: unseen protocol (4 sets x 4 held-out types x seeds 1-2) and ADBench (8 quick sets x seeds 1-2),
 la = 0.1. Per cell, test AUC-ROC of CatBoost + IForest/ECOD/k-NN score columns fitted on:

@@ -1,6 +1,6 @@
 """On the full unseen table: swift_hydra_exposure - swift_hydra_control, datasets this probe used vs the others.
 
-    python benchmarks/results/probes/perturbation/full_table_split.py   (from the repository root)
+    python -m research.probes.perturbation.full_table_split   (from the repository root)
 
 The probe chose the rows on vertebral, wbc, cardio and thyroid; breastw, pendigits, satimage-2 and wdbc
 never entered it, so their gain is the check that the choice did not fit the probe's datasets. The

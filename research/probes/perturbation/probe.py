@@ -1,6 +1,6 @@
 """Probe: do plain Gaussian perturbations of the normal rows, as synthetic anomalies, lift CatBoost+scores?
 
-    python probe.py SHARD N_SHARDS out.jsonl
+    python -m research.probes.perturbation.probe SHARD N_SHARDS out.jsonl
 
 The most generic off-manifold negatives there are: a random row labeled normal plus Gaussian noise of
 ``s`` times each feature's standard deviation (over the rows labeled normal), for s in {0.5, 1, 2};

@@ -1,6 +1,6 @@
 """Probe, step 2: Gaussian perturbations at mixed scales, with and without the deployment gate.
 
-    python probe_gate.py SHARD N_SHARDS out.jsonl
+    python -m research.probes.perturbation.probe_gate SHARD N_SHARDS out.jsonl
 
 Same cells, detector and weighting as ``probe.py``. Variants:
   ctrl        no synthetic row;
@@ -26,8 +26,7 @@ torch.set_num_threads(1)
 from agents.deploy import choose_synthetic_weight  # noqa: E402
 from agents.loop import carve_validation  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(__file__))
-from probe import cells, fit_auc, split  # noqa: E402
+from research.probes.perturbation.probe import cells, fit_auc, split  # noqa: E402
 
 N_ROWS = 96
 

@@ -1,6 +1,6 @@
 """Probe, step 3: mixed-scale perturbations, always added, at a lower total weight.
 
-    python probe_weight.py SHARD N_SHARDS out.jsonl
+    python -m research.probes.perturbation.probe_weight SHARD N_SHARDS out.jsonl
 
 Same cells, detector and rows as ``probe_gate.py``'s ``mix`` (96 perturbed normal rows, scales 0.5, 1
 and 2). ``mix_wX``: the rows together weigh X times the labeled anomalies (``mix`` is X = 1).
@@ -20,9 +20,8 @@ from sklearn.metrics import roc_auc_score  # noqa: E402
 from agents.deploy import synthetic_weights  # noqa: E402
 from detectors.boosted import BoostedDetector  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(__file__))
-from probe import cells, fit_auc, split  # noqa: E402
-from probe_gate import perturbed  # noqa: E402
+from research.probes.perturbation.probe import cells, fit_auc, split  # noqa: E402
+from research.probes.perturbation.probe_gate import perturbed  # noqa: E402
 
 WEIGHTS = [0.25, 0.5]
 

@@ -1,6 +1,6 @@
 """PCA pictures of where the synthetic anomalies lie: the loop's kept rows against the exposure rows.
 
-    PYTHONPATH=. python benchmarks/results/probes/perturbation/projection.py benchmarks/results/probes/perturbation/projection.png
+    python -m research.probes.perturbation.projection research/probes/perturbation/projection.png
 
 Two folds of the unseen protocol (la = 0.1, seed 1, budget ``small``), fitted as ``swift_hydra_exposure``
 fits them. Each panel: the PCA (fitted on the training rows) of the training rows labeled normal, the

@@ -54,4 +54,4 @@ import pandas as pd
 d = pd.DataFrame(out)
 print(d.groupby("dataset")[["control", "pu", "wsum", "n_hidden"]].mean().round(3))
 print("mean", d.control.mean(), d.pu.mean(), "diff", (d.pu - d.control).mean())
-d.to_csv(f"benchmarks/results/probes/pu/probe_la{la}.csv", index=False)
+d.to_csv(f"research/probes/pu/probe_la{la}.csv", index=False)

@@ -1,4 +1,4 @@
-"""Prints the table of README.md from probe_la0.1.csv: `python summarize.py`."""
+"""Prints the table of README.md from probe_la0.1.csv: `python -m research.probes.pu.summarize`."""
 from pathlib import Path
 
 import pandas as pd

@@ -1,6 +1,6 @@
 """Probe: on anomaly types never seen in training, which synthetic rows lift CatBoost+scores?
 
-    python probe.py out.jsonl
+    python -m research.probes.recipe_leak.probe out.jsonl
 
 Cells: the unseen protocol (``benchmarks.unseen.unseen_split``) on vertebral, wbc, cardio and thyroid x
 the four held-out types x seeds 1-2, la = 0.1 (the cells of ``probes/outlier_exposure``). Per cell, test

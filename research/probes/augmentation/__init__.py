@@ -1,0 +1,1 @@
+"""The augmentation probe (see its README.md)."""

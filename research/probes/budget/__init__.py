@@ -1,0 +1,1 @@
+"""The budget probe (see its README.md)."""

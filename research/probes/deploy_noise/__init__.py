@@ -1,0 +1,1 @@
+"""The deploy_noise probe (see its README.md)."""

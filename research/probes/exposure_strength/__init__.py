@@ -1,0 +1,1 @@
+"""The exposure_strength probe (see its README.md)."""

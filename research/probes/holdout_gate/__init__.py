@@ -1,0 +1,1 @@
+"""The holdout_gate probe (see its README.md)."""

@@ -1,0 +1,1 @@
+"""The outlier_exposure probe (see its README.md)."""

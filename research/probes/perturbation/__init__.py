@@ -1,0 +1,1 @@
+"""The perturbation probe (see its README.md)."""

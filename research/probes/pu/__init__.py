@@ -1,0 +1,1 @@
+"""The pu probe (see its README.md)."""

@@ -1,0 +1,1 @@
+"""The recipe_leak probe (see its README.md)."""
