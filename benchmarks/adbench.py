@@ -39,11 +39,11 @@ from benchmarks.common import (  # noqa: F401  (re-exported: older imports name 
 
 PREFIX = "adbench"
 COLUMNS = (
-    "dataset", "la", "seed", "method", "kind", "status", "auc_roc", "auc_pr", "fit_seconds",
+    "dataset", "la", "n_labeled", "seed", "method", "kind", "status", "auc_roc", "auc_pr", "fit_seconds",
     "predict_seconds_per_1k", "n_train", "n_test", "n_features", "n_labeled_anomalies",
-    "test_anomaly_rate", "budget", "commit", "error",
+    "test_anomaly_rate", "budget", "budget_fingerprint", "commit", "error",
 )  # fmt: skip
-KEY_COLUMNS = ("dataset", "la", "seed", "method")
+KEY_COLUMNS = ("dataset", "la", "n_labeled", "seed", "method")
 
 
 class ResultStore(common.ResultStore):
@@ -71,6 +71,7 @@ def evaluate_method(
     row |= {
         "test_anomaly_rate": float(np.mean(y_test)),
         "budget": _budget_text(budget) if method.kind == "ours" else "",
+        "budget_fingerprint": common.budget_fingerprint(budget) if method.kind == "ours" else "",
         # A resumed CSV can mix cells from several commits: each row says which code produced it.
         "commit": git_commit(),
     }
@@ -110,11 +111,23 @@ def _load(name: str, data_dir: str | None):
 
 
 @lru_cache(maxsize=1)
-def _split(name: str, data_dir: str | None, la: float, seed: int):
+def _split(name: str, data_dir: str | None, la: float | None, seed: int, n_labeled: int | None = None):
     from hydra_env import datasets
 
     X, y = _load(name, data_dir)
-    return datasets.adbench_split(X, y, la, seed)
+    # A label-count cell takes the rows of any la at its seed; 1.0 only stands in for "not a fraction".
+    return datasets.adbench_split(X, y, 1.0 if la is None else la, seed, n_labeled=n_labeled)
+
+
+def expected_fields(budget) -> Callable[[Cell], dict[str, str]]:
+    """What a reusable row of ``cell`` must record: our methods' budget fingerprint (stale otherwise)."""
+    fingerprint = common.budget_fingerprint(budget)
+
+    def expected(cell: Cell) -> dict[str, str]:
+        ours = method_registry.METHODS[cell.method].kind == "ours"
+        return {"budget_fingerprint": fingerprint if ours else ""}
+
+    return expected
 
 
 def adbench_cell_fn(
@@ -123,10 +136,10 @@ def adbench_cell_fn(
     """The function a backend runs per cell: load + split (cached) then :func:`evaluate_method`."""
 
     def fn(cell: Cell) -> dict:
-        base = {"dataset": cell.dataset, "la": cell.la, "seed": cell.seed}
+        base = {"dataset": cell.dataset, "seed": cell.seed} | cell.labels()
         method = method_registry.METHODS[cell.method]
         try:
-            split = _split(cell.dataset, data_dir, cell.la, cell.seed)
+            split = _split(cell.dataset, data_dir, cell.la, cell.seed, cell.n_labeled)
         except Exception as err:
             error = f"data: {type(err).__name__}: {err}".replace("\n", " ")[:500]
             return base | {"method": method.name, "kind": method.kind, "status": "failed", "error": error}
@@ -141,9 +154,11 @@ def adbench_cell_fn(
 def run_cells(
     cells: Iterable[Cell], fn: Callable[[Cell], dict], store: ResultStore, *, backend: str = "serial",
     retry_failed: bool = False, progress: bool = True, backend_options: dict | None = None,
+    expected: Callable[[Cell], dict[str, str]] | None = None,
 ) -> list[Cell]:  # fmt: skip
-    """Run the cells not yet in ``store`` (failed ones too with ``retry_failed``); returns those run."""
-    todo = common.pending(cells, store, retry_failed=retry_failed)
+    """Run the cells not yet in ``store`` (failed ones too with ``retry_failed``, stale ones always);
+    returns those run. ``expected``: see :func:`benchmarks.common.pending`."""
+    todo = common.pending(cells, store, retry_failed=retry_failed, expected=expected)
 
     def on_result(cell: Cell, row: dict) -> None:
         store.add(row | {"held_out_type": cell.held_out_type})
@@ -151,7 +166,8 @@ def run_cells(
     def on_error(cell: Cell, exc: BaseException) -> None:
         # Only a task that died outside fn lands here (a crashed Ray worker); fn records method errors.
         store.add(
-            {"dataset": cell.dataset, "la": cell.la, "seed": cell.seed, "method": cell.method}
+            {"dataset": cell.dataset, "seed": cell.seed, "method": cell.method}
+            | cell.labels()
             | {"held_out_type": cell.held_out_type, "status": "failed"}
             | {"error": f"task: {ray_backend.error_text(exc)}"}
         )
@@ -185,15 +201,48 @@ def add_common_arguments(parser: argparse.ArgumentParser, default_methods: str) 
     common.add_run_arguments(parser)
 
 
-def check_methods(spec: str, budget: str, seeds: Iterable[int]) -> list:
-    """The methods ``spec`` names, with the budget and seeds they will use checked (``ValueError``)."""
+def check_methods(spec: str, budget: str, seeds: Iterable[int], env_kwargs: Iterable = ()) -> list:
+    """The methods ``spec`` names, with the budget, seeds and env settings they will use checked.
+
+    Raises:
+        ValueError: Naming the bad value; an ``--env-kwargs`` field ``EnvConfig`` does not accept
+            included, so a typo stops the run before its first cell instead of failing every cell.
+    """
     methods = method_registry.resolve(spec)
     if any(m.kind == "ours" for m in methods):
-        from agents.config import get_budget
+        from agents.config import LoopOptions, get_budget
 
         get_budget(budget)
+        try:
+            LoopOptions(env_kwargs=dict(env_kwargs)).validate()
+        except (TypeError, ValueError) as err:  # EnvConfig names an unknown field with a TypeError
+            raise ValueError(f"--env-kwargs: {err}") from err
     common.check_seeds(seeds)
     return methods
+
+
+def add_label_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--la`` fractions and ``--n-labeled`` counts: how many training anomalies keep their label."""
+    parser.add_argument(
+        "--la", type=float, nargs="+", default=None,
+        help="labeled-anomaly fractions (default 0.1 1.0 unless --n-labeled is given)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--n-labeled", type=int, nargs="+", default=[], metavar="K",
+        help="exact labeled-anomaly counts (e.g. 1 3 10), beside or instead of --la",
+    )  # fmt: skip
+
+
+def label_regimes(args: argparse.Namespace, default_la: Sequence[float] = (0.1, 1.0)) -> list[dict]:
+    """``[{"la": ..., "n_labeled": ...}]`` of ``args`` (checked), fractions first."""
+    fractions = args.la if args.la is not None else ([] if args.n_labeled else list(default_la))
+    common.check_la(fractions)
+    for count in args.n_labeled:
+        if count < 1:
+            raise ValueError(f"--n-labeled values must be >= 1, got {count}")
+    return [{"la": float(la), "n_labeled": None} for la in fractions] + [
+        {"la": None, "n_labeled": int(k)} for k in args.n_labeled
+    ]
 
 
 def add_env_kwargs_argument(parser: argparse.ArgumentParser) -> None:
@@ -209,18 +258,18 @@ def add_env_kwargs_argument(parser: argparse.ArgumentParser) -> None:
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the ADBench runner's arguments to ``parser``."""
     add_common_arguments(parser, ",".join(method_registry.DEFAULT_METHODS))
-    parser.add_argument("--la", type=float, nargs="+", default=[0.1, 1.0], help="labeled-anomaly fractions")
+    add_label_arguments(parser)
     return parser
 
 
 def make_cells(args: argparse.Namespace) -> list[Cell]:
     """The grid ``args`` describe, checked before anything runs (``ValueError`` names a bad value)."""
-    methods = check_methods(args.methods, args.budget, args.seeds)
-    common.check_la(args.la)
+    methods = check_methods(args.methods, args.budget, args.seeds, args.env_kwargs)
+    regimes = label_regimes(args)
     datasets = resolve_datasets(args.datasets, None if args.data_dir is None else str(args.data_dir))
     return [
-        Cell(dataset, float(la), int(seed), method.name)
-        for dataset in datasets for la in args.la for seed in args.seeds for method in methods
+        Cell(dataset, labels["la"], int(seed), method.name, n_labeled=labels["n_labeled"])
+        for dataset in datasets for labels in regimes for seed in args.seeds for method in methods
     ]  # fmt: skip
 
 
@@ -233,10 +282,10 @@ def run(args: argparse.Namespace, cells: list[Cell] | None = None) -> Path:
     run_cells(
         cells, adbench_cell_fn(data_dir, args.budget, args.n_jobs, dict(args.env_kwargs)), store,
         backend=args.backend, retry_failed=args.retry_failed, progress=not args.no_progress,
-        backend_options=ray_backend.backend_options(args),
+        backend_options=ray_backend.backend_options(args), expected=expected_fields(args.budget),
     )  # fmt: skip
     return report.write_report(
-        list(store.rows.values()), out, prefix=PREFIX, group_column="la", reference=args.reference,
+        list(store.rows.values()), out, prefix=PREFIX, group_column=report.REGIME, reference=args.reference,
         command=command_line(args, "benchmarks.adbench"), commit=git_commit(), title=report.TITLES["adbench"],
     )  # fmt: skip
 

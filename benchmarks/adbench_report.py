@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import atomic_write, cell_values, control_name, is_control
+from benchmarks.common import atomic_write, cell_values, control_name, is_control, row_regime
 
 COST_REFERENCE = "catboost"
 SCALING_METHODS = ("swift_hydra", "mome", "catboost")
@@ -35,8 +35,23 @@ Rows = Iterable[Mapping[str, str]]
 
 
 def _cells(rows: Rows, column: str) -> dict[str, dict[str, dict[tuple[str, str], float]]]:
-    """``{la: {method: {(dataset, seed): value}}}`` of the ``ok`` rows that carry ``column``."""
-    return cell_values(rows, column, "la", "method")
+    """``{regime: {method: {(dataset, seed): value}}}`` of the ``ok`` rows that carry ``column``.
+
+    A regime is ``la=0.1`` or ``K=3`` (:func:`benchmarks.common.row_regime`): cells at a label count
+    never pool with cells at a fraction.
+    """
+    return cell_values([dict(r) | {"regime": row_regime(r)} for r in rows], column, "regime", "method")
+
+
+def _regime_fields(regime: str) -> dict[str, str]:
+    """``{"regime", "la", "n_labeled"}`` of a regime label (``la`` is ``""`` for a count, and vice versa)."""
+    kind, _, value = regime.partition("=")
+    return {"regime": regime, "la": value if kind == "la" else "", "n_labeled": value if kind == "K" else ""}
+
+
+def _regime_order(regime: str) -> tuple[int, float]:
+    kind, _, value = regime.partition("=")
+    return (0 if kind == "la" else 1, float(value))
 
 
 def _by_dataset(cells: Mapping[tuple[str, str], float], keys: Iterable[tuple[str, str]]) -> dict[str, float]:
@@ -63,7 +78,7 @@ def gain_table(rows: Rows) -> list[dict]:
     rows = list(rows)
     roc, pr = _cells(rows, "auc_roc"), _cells(rows, "auc_pr")
     out = []
-    for la in sorted(roc, key=float):
+    for la in sorted(roc, key=_regime_order):
         for method, control in family_pairs(roc[la]):
             keys = sorted(set(roc[la][method]) & set(roc[la][control]))
             if not keys:
@@ -73,8 +88,8 @@ def gain_table(rows: Rows) -> list[dict]:
             pr_keys = sorted(set(pr[la].get(method, {})) & set(pr[la].get(control, {})))
             pr_ours = _by_dataset(pr[la][method], pr_keys) if pr_keys else {}
             pr_theirs = _by_dataset(pr[la][control], pr_keys) if pr_keys else {}
-            out.append({
-                "la": la, "method": method, "control": control, "datasets": len(diff), "cells": len(keys),
+            out.append(_regime_fields(la) | {
+                "method": method, "control": control, "datasets": len(diff), "cells": len(keys),
                 "auc_roc": float(np.mean(list(ours.values()))), "control_auc_roc": float(np.mean(list(theirs.values()))),
                 "diff": float(diff.mean()),
                 "pr_diff": float(np.mean([pr_ours[d] - pr_theirs[d] for d in pr_ours])) if pr_ours else float("nan"),
@@ -91,9 +106,9 @@ def cost_table(rows: Rows, reference: str = COST_REFERENCE) -> list[dict]:
     fit = _cells(rows, "fit_seconds")
     commits: dict = defaultdict(set)
     for row in rows:
-        commits[(row["la"], row["method"])].add(row.get("commit", "")[:7])
+        commits[(row_regime(row), row["method"])].add(row.get("commit", "")[:7])
     out = []
-    for la in sorted(fit, key=float):
+    for la in sorted(fit, key=_regime_order):
         if reference not in fit[la]:
             continue
         for method in sorted(m for m in fit[la] if m.startswith("swift_hydra")):
@@ -102,8 +117,8 @@ def cost_table(rows: Rows, reference: str = COST_REFERENCE) -> list[dict]:
                 continue
             ours = float(np.mean([fit[la][method][k] for k in keys]))
             theirs = float(np.mean([fit[la][reference][k] for k in keys]))
-            out.append({
-                "la": la, "method": method, "cells": len(keys), "fit_seconds": ours, "reference_seconds": theirs,
+            out.append(_regime_fields(la) | {
+                "method": method, "cells": len(keys), "fit_seconds": ours, "reference_seconds": theirs,
                 "ratio": ours / theirs if theirs > 0 else float("nan"),
                 "commits": sorted(commits[(la, method)] | commits[(la, reference)]),
             })  # fmt: skip
@@ -125,12 +140,12 @@ def markdown(rows: Rows, plot: Path | None = None) -> list[str]:
             "Each Swift Hydra method against its paired control (same detector, same seed, no generated "
             "anomalies), on the cells both completed; seeds averaged per dataset. `harmed`: datasets more "
             "than 1 AUC point below the control.", "",
-            "| la | method | AUC-ROC | control | gain (points) | AUC-PR gain | wins | ties | losses | Wilcoxon p | harmed | datasets |",
+            "| labels | method | AUC-ROC | control | gain (points) | AUC-PR gain | wins | ties | losses | Wilcoxon p | harmed | datasets |",
             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]  # fmt: skip
         for g in gains:
             lines.append(
-                f"| {float(g['la'])} | {g['method']} | {_fmt(g['auc_roc'], scale=100)} | {_fmt(g['control_auc_roc'], scale=100)} "
+                f"| {g['regime']} | {g['method']} | {_fmt(g['auc_roc'], scale=100)} | {_fmt(g['control_auc_roc'], scale=100)} "
                 f"| {_fmt(g['diff'], '+.2f', 100)} | {_fmt(g['pr_diff'], '+.2f', 100)} | {g['wins']} | {g['ties']} "
                 f"| {g['losses']} | {_fmt(g['p_value'], '.3g')} | {g['harmed']} | {g['datasets']} |"
             )
@@ -141,12 +156,12 @@ def markdown(rows: Rows, plot: Path | None = None) -> list[str]:
             f"## What a cell costs, against {COST_REFERENCE}", "",
             f"Mean `fit_seconds` over the (dataset, seed) cells both completed; the ratio is ours / {COST_REFERENCE}. "
             "Swift Hydra's seconds include the loop, the deployment gate and the deployment fit.", "",
-            f"| la | method | fit s | {COST_REFERENCE} fit s | ratio | cells | commits |",
+            f"| labels | method | fit s | {COST_REFERENCE} fit s | ratio | cells | commits |",
             "| --- | --- | ---: | ---: | ---: | ---: | --- |",
         ]  # fmt: skip
         for c in costs:
             lines.append(
-                f"| {float(c['la'])} | {c['method']} | {_fmt(c['fit_seconds'])} | {_fmt(c['reference_seconds'])} "
+                f"| {c['regime']} | {c['method']} | {_fmt(c['fit_seconds'])} | {_fmt(c['reference_seconds'])} "
                 f"| {_fmt(c['ratio'])}x | {c['cells']} | {', '.join(c['commits'])} |"
             )
         lines.append("")
@@ -165,7 +180,7 @@ def scaling_plot(
             row.get("status") == "ok"
             and row["method"] in methods
             and row.get("n_train")
-            and float(row["la"]) == la
+            and row_regime(row) == f"la={la:g}"
         ):
             points[row["method"]][(row["dataset"], row["la"], float(row["n_train"]))].append(
                 float(row["fit_seconds"])

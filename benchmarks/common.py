@@ -13,8 +13,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import dataclasses
 import functools
+import hashlib
 import io
+import json
 import logging
 import math
 import os
@@ -36,6 +39,14 @@ DEFAULT_OUT = REPO_ROOT / "benchmarks" / "results"
 STATUSES = ("ok", "failed")
 # Fields an ``ok`` row must carry (those of the store's columns): without them it is not a finished cell.
 REQUIRED_WHEN_OK = ("auc_roc", "n_train", "n_test", "n_features", "commit")
+# Key fields that may be empty: a cell is asked for by a label fraction ``la`` or a label count
+# ``n_labeled`` (one of the two), and only the unseen-type protocol holds a type out.
+OPTIONAL_KEY_COLUMNS = frozenset({"n_labeled", "held_out_type"})
+# Metrics that are probabilities or areas: a value outside [0, 1] cannot be a measurement.
+UNIT_INTERVAL_COLUMNS = frozenset(
+    {"auc_roc", "auc_pr", "control_auc_roc", "control_auc_pr", "test_anomaly_rate", "evasion_rate",
+     "miss_probability"}
+)  # fmt: skip
 # Count columns must hold integers; every other column named here must hold a (possibly empty) float.
 INTEGER_COLUMNS = frozenset(
     {
@@ -44,6 +55,7 @@ INTEGER_COLUMNS = frozenset(
         "n_test",
         "n_features",
         "n_labeled_anomalies",
+        "n_labeled",
         "n_synthetic_kept",
         "n_generated",
         "n_kept",
@@ -51,7 +63,7 @@ INTEGER_COLUMNS = frozenset(
 )
 TEXT_COLUMNS = frozenset(
     {"dataset", "method", "kind", "status", "held_out_type", "budget", "commit", "error", "algo", "run_dir",
-     "deterministic", "deploy", "synthetic_gate", "env_kwargs"}
+     "deterministic", "deploy", "synthetic_gate", "env_kwargs", "budget_fingerprint"}
 )  # fmt: skip
 
 log = logging.getLogger("benchmarks")
@@ -120,29 +132,59 @@ def comma_list(text: str) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------ cells
+def la_text(la: float | None) -> str:
+    """The ``la`` field of a row: ``""`` for a cell asked for by label count."""
+    return "" if la is None else f"{la:g}"
+
+
+def regime_text(la: float | str | None, n_labeled: int | str | None) -> str:
+    """How many labels a cell had, as the summaries name it: ``"la=0.1"`` or ``"K=3"``."""
+    if n_labeled not in (None, ""):
+        return f"K={int(n_labeled)}"
+    return f"la={float(la):g}"
+
+
+def row_regime(row: dict) -> str:
+    """:func:`regime_text` of a results row (rows written before label counts have no ``n_labeled``)."""
+    return regime_text(row.get("la"), row.get("n_labeled"))
+
+
 @dataclass(frozen=True)
 class Cell:
-    """One unit of work; ``held_out_type`` is only set by the unseen-anomaly protocol."""
+    """One unit of work, at a label fraction ``la`` or a label count ``n_labeled`` (then ``la`` is None).
+
+    ``held_out_type`` is only set by the unseen-anomaly protocol.
+    """
 
     dataset: str
-    la: float
+    la: float | None
     seed: int
     method: str
     held_out_type: str | None = None
+    n_labeled: int | None = None
 
     def key(self, key_columns: Sequence[str]) -> tuple[str, ...]:
         values = {
             "dataset": self.dataset,
-            "la": f"{self.la:g}",
+            "la": la_text(self.la),
+            "n_labeled": "" if self.n_labeled is None else str(self.n_labeled),
             "seed": str(self.seed),
             "method": self.method,
         }
         values["held_out_type"] = self.held_out_type or ""
         return tuple(values[c] for c in key_columns)
 
+    @property
+    def regime(self) -> str:
+        return regime_text(self.la, self.n_labeled)
+
+    def labels(self) -> dict[str, Any]:
+        """The row fields that say which labels the cell had (``la`` or ``n_labeled``)."""
+        return {"la": self.la, "n_labeled": self.n_labeled}
+
     def __str__(self) -> str:
         extra = f" {self.held_out_type}" if self.held_out_type else ""
-        return f"{self.dataset} la={self.la:g} seed={self.seed}{extra} {self.method}"
+        return f"{self.dataset} {self.regime} seed={self.seed}{extra} {self.method}"
 
 
 def format_value(value: Any) -> str:
@@ -163,14 +205,24 @@ def _number_problem(column: str, value: str) -> str | None:
         return f"{column}={value!r} is not a number"
     if isinstance(number, float) and not math.isfinite(number):
         return f"{column}={value!r} is not finite"
+    if column in UNIT_INTERVAL_COLUMNS and not 0.0 <= number <= 1.0:
+        return f"{column}={value!r} is outside [0, 1]"
     return None
+
+
+def key_problem(row: dict[str, str], key_columns: Sequence[str]) -> str | None:
+    """Why a row's key cannot name a cell (a required key field is empty), or ``None``."""
+    missing = [c for c in key_columns if not row.get(c) and c not in OPTIONAL_KEY_COLUMNS and c != "la"]
+    if "la" in key_columns and not row.get("la") and not row.get("n_labeled"):
+        missing.append("la (or n_labeled)")
+    return f"missing key field(s) {missing}" if missing else None
 
 
 def row_problem(row: dict[str, str], key_columns: Sequence[str], columns: Sequence[str]) -> str | None:
     """Why a parsed CSV row cannot be trusted as a finished cell, or ``None`` when it can."""
-    missing_key = [c for c in key_columns if not row.get(c)]
+    missing_key = key_problem(row, key_columns)
     if missing_key:
-        return f"missing key field(s) {missing_key}"
+        return missing_key
     if row.get("status") not in STATUSES:
         return f"status {row.get('status')!r} is not one of {list(STATUSES)}"
     if row["status"] == "ok":
@@ -210,7 +262,7 @@ class ResultStore:
         return row["status"] if row else None
 
     def _describe(self, key: tuple[str, ...]) -> str:
-        return " ".join(f"{c}={v}" for c, v in zip(self.key_columns, key, strict=True))
+        return " ".join(f"{c}={v}" for c, v in zip(self.key_columns, key, strict=True) if v)
 
     def _read(self, report: bool) -> dict[tuple[str, ...], dict[str, str]]:
         """Parses the file; damaged rows are dropped (and logged when ``report``)."""
@@ -227,21 +279,24 @@ class ResultStore:
         for number, fields in enumerate(body, start=2):
             row = dict(zip(header, fields, strict=False))
             key = tuple(row.get(c) or "" for c in self.key_columns)
+            keyed = key_problem(row, self.key_columns) is None
             if len(fields) != len(header):
                 problem = f"{len(fields)} fields, expected {len(header)}"
             elif cut_last and number == len(records):
                 problem = "the file ends inside this row"
             else:
                 problem = row_problem(row, self.key_columns, self.columns)
+            clean = {c: (row.get(c) or "") for c in self.columns}
+            if problem is None and key in rows and rows[key] != clean:
+                problem = "a second row for this cell with other values"
             if problem is None:
-                rows[key] = {c: (row.get(c) or "") for c in self.columns}
+                rows[key] = clean
                 continue
-            label = key if all(key) else f"line {number}"
-            if all(key):
+            if keyed:
                 bad_keys.add(key)
             if report:
-                self.damaged.append(label)
-                where = self._describe(key) if all(key) else f"line {number}"
+                self.damaged.append(key if keyed else f"line {number}")
+                where = self._describe(key) if keyed else f"line {number}"
                 log.warning("damaged row for %s in %s (%s): recomputing", where, self.path, problem)
         for key in bad_keys:  # a cell with a damaged row is recomputed, even beside an intact copy
             rows.pop(key, None)
@@ -269,13 +324,42 @@ class ResultStore:
             os.fsync(fh.fileno())
 
 
-def pending(cells: Iterable[Any], store: ResultStore, *, retry_failed: bool = False) -> list[Any]:
+def pending(
+    cells: Iterable[Any], store: ResultStore, *, retry_failed: bool = False,
+    expected: Callable[[Any], dict[str, str]] | None = None,
+) -> list[Any]:  # fmt: skip
     """The cells (objects with ``key(key_columns)``) not yet finished in ``store``.
 
-    A ``failed`` cell counts as finished unless ``retry_failed``; damaged rows never do.
+    A ``failed`` cell counts as finished unless ``retry_failed``; damaged rows never do. ``expected(cell)``
+    gives fields a reusable row must hold (e.g. ``{"budget_fingerprint": ...}``): a row measured under
+    another definition is stale and its cell runs again (the new row replaces it).
     """
     skip = set(STATUSES) - ({"failed"} if retry_failed else set())
-    return [c for c in cells if store.status(c.key(store.key_columns)) not in skip]
+    todo = []
+    for cell in cells:
+        row = store.rows.get(cell.key(store.key_columns))
+        stale = (
+            row is not None
+            and expected is not None
+            and any(row.get(c, "") != v for c, v in expected(cell).items())
+        )
+        if row is None or row["status"] not in skip or stale:
+            todo.append(cell)
+    return todo
+
+
+def budget_fingerprint(budget: Any) -> str:
+    """12 hex digits of SHA-256 over the resolved budget's settings (its preset name left out).
+
+    A preset's name says nothing when its definition changes (``small`` has been redefined before): rows
+    carry this fingerprint, and the runners treat a row measured under another one as stale.
+    """
+    from agents.config import get_budget
+
+    settings = dataclasses.asdict(get_budget(budget))
+    settings.pop("name", None)
+    text = json.dumps(settings, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 # ------------------------------------------------------------------------------------------ provenance

@@ -25,6 +25,7 @@ from benchmarks.common import (  # noqa: F401  (comma_list, record_command: re-e
     comma_list,
     git_commit,
     record_command,
+    row_regime,
 )
 
 # Published ADBench means (AUC-ROC, %) over its 47 Classical datasets, 3 seeds, default hyperparameters.
@@ -48,8 +49,9 @@ _NEMENYI_Q05 = {2: 1.960, 3: 2.343, 4: 2.569, 5: 2.728, 6: 2.850, 7: 2.949, 8: 3
 
 
 # Columns that identify a cell: per-method runners (adbench, unseen), then per-algo ones (sweep, policies).
-_METHOD_KEYS = ("dataset", "held_out_type", "la", "seed", "method")
-_ALGO_KEYS = ("dataset", "algo", "la", "seed", "budget")
+_METHOD_KEYS = ("dataset", "held_out_type", "la", "n_labeled", "seed", "method")
+_ALGO_KEYS = ("dataset", "algo", "la", "n_labeled", "seed", "budget")
+REGIME = "regime"
 
 
 def load_rows(path: str | Path) -> list[dict[str, str]]:
@@ -119,12 +121,24 @@ def _num(value: float) -> str:
     return "–" if not math.isfinite(value) else f"{value:.3g}"
 
 
+def _label_groups(group_column: str) -> bool:
+    """Whether the summary's groups are label regimes (``la`` values, or ``regime``: la=0.1, K=3)."""
+    return group_column in ("la", REGIME)
+
+
+def _group_title(group_column: str, group: str) -> str:
+    return group.replace("=", " = ") if group_column == REGIME else f"{group_column} = {group}"
+
+
 def _published(method: str, group_column: str, group: str) -> str:
-    if group_column != "la":
+    if not _label_groups(group_column):
+        return "–"
+    la = group.removeprefix("la=") if group_column == REGIME else group
+    if la.startswith("K="):  # ADBench published fractions only
         return "–"
     value = PUBLISHED_ADBENCH_AUC_ROC.get((method, None))
     if value is None:
-        value = PUBLISHED_ADBENCH_AUC_ROC.get((method, float(group)))
+        value = PUBLISHED_ADBENCH_AUC_ROC.get((method, float(la)))
     return "–" if value is None else f"{value:.2f}"
 
 
@@ -152,12 +166,13 @@ def _markdown(rows, group_column, reference, command, commit, title, plots, extr
         for r in failed[:40]:
             extra = f" {r['held_out_type']}" if r.get("held_out_type") else ""
             lines.append(
-                f"- {r['dataset']} {group_column}={r[group_column]} seed={r['seed']}{extra} {r['method']}: `{r.get('error', '')}`"
+                f"- {r['dataset']} {_group_title(group_column, r[group_column]).replace(' ', '')} seed={r['seed']}{extra} "
+                f"{r['method']}: `{r.get('error', '')}`"
             )
         if len(failed) > 40:
             lines.append(f"- ... and {len(failed) - 40} more (see the CSV)")
         lines.append("")
-    if group_column == "la":
+    if _label_groups(group_column):
         lines += ["## Published reference", "", f"ADBench published column: {PUBLISHED_SOURCE}. "
                   "Those means cover 47 datasets, ours only the datasets above, so they are context, not a paired comparison.",
                   "", TEAM_REFERENCE_NOTE, ""]  # fmt: skip
@@ -171,8 +186,8 @@ def _group_section(rows, group_column, group, reference, roc, pr, methods, kinds
     """
     lines: list[str] = []
     ranks, common = mean_ranks(roc.get(group, {}))
-    lines += [f"## {group_column} = {group}", ""]
-    with_published = group_column == "la"
+    lines += [f"## {_group_title(group_column, group)}", ""]
+    with_published = _label_groups(group_column)
     lines += [
         "| method | kind | AUC-ROC | AUC-PR | mean rank | datasets | failed cells | fit s | predict s/1k rows |"
         + (" ADBench published AUC-ROC |" if with_published else ""),
@@ -216,7 +231,7 @@ def _group_section(rows, group_column, group, reference, roc, pr, methods, kinds
         ]
     present = [m for m in methods if m in roc.get(group, {})]
     datasets = sorted({d for m in present for d in roc[group][m]})
-    lines += [f"### Per-dataset AUC-ROC (%), {group_column} = {group}", ""]
+    lines += [f"### Per-dataset AUC-ROC (%), {_group_title(group_column, group)}", ""]
     lines += ["| dataset | " + " | ".join(present) + " |", "| --- |" + " ---: |" * len(present)]
     for d in datasets:
         lines.append(f"| {d} | " + " | ".join(_pct(roc[group][m].get(d)) for m in present) + " |")
@@ -252,7 +267,7 @@ def _plots(rows, group_column: str, out: Path, prefix: str) -> list[Path]:
             ax.scatter(xs, ys, s=18, label=method, marker="os^Dv<>ph*"[i % 10])
         ax.set_xticks(range(len(datasets)), datasets, rotation=60, ha="right", fontsize=8)
         ax.set_ylabel("AUC-ROC (%)")
-        ax.set_title(f"{group_column} = {group}")
+        ax.set_title(_group_title(group_column, group))
         ax.grid(alpha=0.3)
     axes[0, 0].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
@@ -271,7 +286,7 @@ def _plots(rows, group_column: str, out: Path, prefix: str) -> list[Path]:
         ax.invert_yaxis()
         ax.set_xlabel("mean rank (1 = best)")
         q = _NEMENYI_Q05.get(len(order))
-        title = f"{group_column} = {group} ({len(common)} datasets)"
+        title = f"{_group_title(group_column, group)} ({len(common)} datasets)"
         if q and common:
             cd = q * math.sqrt(len(order) * (len(order) + 1) / (6 * len(common)))
             best = ranks[order[0]]
@@ -287,7 +302,7 @@ def _plots(rows, group_column: str, out: Path, prefix: str) -> list[Path]:
 
 
 def write_report(
-    rows, out: str | Path, *, prefix: str, group_column: str = "la", reference: str = "swift_hydra",
+    rows, out: str | Path, *, prefix: str, group_column: str = REGIME, reference: str = "swift_hydra",
     command: str = "", commit: str = "unknown", title: str = "Benchmark",
 ) -> Path:  # fmt: skip
     """Write ``{prefix}_summary.md`` and the two plots into ``out``; returns the markdown path.
@@ -303,6 +318,10 @@ def write_report(
     out.mkdir(parents=True, exist_ok=True)
     command = record_command(out / f"{prefix}_commands.txt", command)
     rows = [dict(r) for r in rows]
+    if (
+        group_column == REGIME
+    ):  # derived: ``la=0.1`` or ``K=3`` (rows written before counts have no n_labeled)
+        rows = [r | {REGIME: row_regime(r)} for r in rows]
     plots = _plots(rows, group_column, out, prefix) if rows else []
     # Unseen-anomaly CSVs open with the per-type table, the mean over types and its plot.
     if group_column == unseen_report.GROUP:
@@ -330,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.csv.is_file():
         parser.exit(2, f"{parser.prog}: error: no results CSV at {args.csv}\n")
     rows = load_rows(args.csv)
-    group_column = "held_out_type" if rows and "held_out_type" in rows[0] else "la"
+    group_column = "held_out_type" if rows and "held_out_type" in rows[0] else REGIME
     prefix = args.csv.name.removesuffix("_results.csv")
     path = write_report(
         rows, args.out or args.csv.parent, prefix=prefix, group_column=group_column, reference=args.reference,

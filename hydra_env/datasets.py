@@ -38,7 +38,9 @@ ADBench's split (:func:`adbench_split`), every rule from ``DataGenerator.generat
        anomalies are relabeled 0 and stay in the training set (unlabeled contamination). Test labels
        are untouched. ``ceil`` sees the float product, as in ADBench: ``ceil(0.7 * 10)`` is 8.
     Differences: ADBench reads an ``int`` ``la`` as a count of labeled anomalies; here ``la`` is always
-    a fraction in [0, 1] (``la=1`` labels all of them). Noise and synthetic options are not reproduced
+    a fraction in [0, 1] (``la=1`` labels all of them), and a count is asked for by name:
+    ``adbench_split(..., n_labeled=K)`` draws ``choice(idx_anomaly, min(K, n), replace=False)`` at
+    step 6, from the same stream, so the rows and the scaler are those of any ``la`` at that seed. Noise and synthetic options are not reproduced
     here (synthetic anomaly types live in :mod:`hydra_env.anomaly_types`).
 """
 
@@ -162,7 +164,9 @@ class Split:
         scaler: The ``MinMaxScaler`` fit on the (unscaled) training rows.
         la: Fraction of training anomalies that kept their label.
         seed: Seed of the split.
-        n_labeled_anomalies: ``y_train.sum()``, i.e. ``ceil(la * training anomalies)``.
+        n_labeled_anomalies: ``y_train.sum()``: ``ceil(la * training anomalies)``, or
+            ``min(n_labeled, training anomalies)`` when the split was asked for a label count.
+        n_labeled: The label count asked for (``None`` when the split was asked for a fraction ``la``).
         y_train_true: True training labels, before unlabeling (for analysis only, never for training).
         name: Dataset name, when known.
     """
@@ -177,6 +181,7 @@ class Split:
     n_labeled_anomalies: int
     y_train_true: np.ndarray = field(repr=False)
     name: str | None = None
+    n_labeled: int | None = None
 
     @property
     def n_features(self) -> int:
@@ -201,16 +206,35 @@ def _check_seed(seed) -> int:
     return int(seed)
 
 
-def adbench_split(X, y, la: float, seed: int, *, name: str | None = None) -> Split:
+def _check_n_labeled(n_labeled) -> int | None:
+    if n_labeled is None:
+        return None
+    if isinstance(n_labeled, bool) or not isinstance(n_labeled, (int, np.integer)):
+        raise TypeError(
+            f"n_labeled must be a positive integer (a count of labeled anomalies), got {n_labeled!r}"
+        )
+    if int(n_labeled) < 1:
+        raise ValueError(f"n_labeled must be >= 1 (a count of labeled training anomalies), got {n_labeled}")
+    return int(n_labeled)
+
+
+def adbench_split(
+    X, y, la: float, seed: int, *, name: str | None = None, n_labeled: int | None = None
+) -> Split:
     """Splits a dataset exactly as ADBench's ``DataGenerator(seed).generator(X, y, la, True)`` does.
 
     Args:
         X: Features, shape (n_samples, n_features), unscaled.
         y: Labels in {0, 1}, 1 = anomaly; both classes must be present.
         la: Fraction of training anomalies that keep label 1, in [0, 1]; ``ceil`` rounding, so any
-            ``la > 0`` keeps at least one.
+            ``la > 0`` keeps at least one. Ignored when ``n_labeled`` is given.
         seed: Seed of the split; the same seed gives the same split, row for row.
         name: Dataset name stored on the result.
+        n_labeled: Keep exactly this many labeled training anomalies (all of them when the split has
+            fewer), as ADGym reports by count: a fraction gives a 10 000-row set hundreds of labels and
+            a small set one. Drawn from the split's own random stream, in place of ADBench's
+            ``ceil(la * n)`` draw, so the train/test rows are those of any ``la`` at the same seed.
+            The split's ``la`` is then the fraction this count labels.
 
     Returns:
         A :class:`Split`.
@@ -222,6 +246,7 @@ def adbench_split(X, y, la: float, seed: int, *, name: str | None = None) -> Spl
     X, y = check_Xy(X, y, source=name or "data")
     la = _check_la(la)
     seed = _check_seed(seed)
+    n_labeled = _check_n_labeled(n_labeled)
     rng = np.random.RandomState(seed)  # one stream for every draw, in ADBench's order
     if len(y) < MIN_SAMPLES:
         idx = rng.choice(np.arange(len(y)), MIN_SAMPLES, replace=True)
@@ -241,7 +266,12 @@ def adbench_split(X, y, la: float, seed: int, *, name: str | None = None) -> Spl
     scaler = MinMaxScaler().fit(X_train)
     X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
     idx_anomaly = np.where(y_train == 1)[0]
-    idx_labeled = rng.choice(idx_anomaly, math.ceil(la * len(idx_anomaly)), replace=False)
+    if n_labeled is None:
+        count = math.ceil(la * len(idx_anomaly))
+    else:
+        count = min(n_labeled, len(idx_anomaly))
+        la = count / len(idx_anomaly)
+    idx_labeled = rng.choice(idx_anomaly, count, replace=False)
     y_train_true = y_train
     y_train = np.zeros_like(y_train_true)
     y_train[idx_labeled] = 1
@@ -256,6 +286,7 @@ def adbench_split(X, y, la: float, seed: int, *, name: str | None = None) -> Spl
         n_labeled_anomalies=len(idx_labeled),
         y_train_true=y_train_true,
         name=name,
+        n_labeled=n_labeled,
     )
 
 
@@ -426,11 +457,13 @@ def load_split(
     la: float = 0.1,
     seed: int = 0,
     data_dir: str | os.PathLike | None = None,
+    *,
+    n_labeled: int | None = None,
 ) -> Split:
     """:func:`load` then :func:`adbench_split`, with the dataset's name stored on the split."""
     X, y = load(name_or_path, data_dir)
     name = Path(name_or_path).stem if _looks_like_path(name_or_path) else str(name_or_path)
-    return adbench_split(X, y, la, seed, name=name)
+    return adbench_split(X, y, la, seed, name=name, n_labeled=n_labeled)
 
 
 # --------------------------------------------------------------------------------------------- listing

@@ -69,8 +69,8 @@ def test_without_catboost_or_controls_the_sections_are_absent(tmp_path):
 def test_markdown_and_plot(tmp_path):
     lines = adbench_report.write(_rows(), tmp_path, "adbench")
     text = "\n".join(lines)
-    assert "| 0.1 | swift_hydra | 85.00 | 83.00 | +2.00 |" in text
-    assert "| 0.1 | swift_hydra | 20.00 | 4.00 | 5.00x | 6 | abcdef1 |" in text
+    assert "| la=0.1 | swift_hydra | 85.00 | 83.00 | +2.00 |" in text
+    assert "| la=0.1 | swift_hydra | 20.00 | 4.00 | 5.00x | 6 | abcdef1 |" in text
     assert "![adbench_scaling](adbench_scaling.png)" in text
     assert (tmp_path / "adbench_scaling.png").read_bytes()[:4] == b"\x89PNG"
     assert math.isnan(adbench_report.gain_table(_rows())[0]["p_value"]) is False
@@ -84,3 +84,16 @@ def test_exposure_method_is_paired_with_the_shared_control():
     gains = {g["method"]: g for g in adbench_report.gain_table(rows)}
     assert gains["swift_hydra_exposure"]["diff"] == pytest.approx(gains["swift_hydra"]["diff"])
     assert gains["swift_hydra_exposure"]["control"] == "swift_hydra_control"
+
+
+def test_label_counts_never_pool_with_fractions():
+    """K rows (``la`` empty, ``n_labeled`` set) get their own regime line in every table."""
+    rows = _rows()
+    counted = [r | {"la": "", "n_labeled": "3", "auc_roc": "0.5" if r["method"] == "swift_hydra" else r["auc_roc"]}
+               for r in rows]  # fmt: skip
+    gains = {(g["regime"], g["method"]): g for g in adbench_report.gain_table(rows + counted)}
+    assert gains[("la=0.1", "swift_hydra")]["diff"] == pytest.approx(0.02)
+    assert gains[("K=3", "swift_hydra")]["n_labeled"] == "3" and gains[("K=3", "swift_hydra")]["la"] == ""
+    assert gains[("K=3", "swift_hydra")]["losses"] == 3
+    assert [g["regime"] for g in adbench_report.gain_table(rows + counted)][0] == "la=0.1"
+    assert "| K=3 | swift_hydra |" in "\n".join(adbench_report.markdown(rows + counted))

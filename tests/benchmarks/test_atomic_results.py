@@ -27,8 +27,8 @@ def store(tmp_path):
 def _check_previous_file(store: ResultStore, before: dict) -> None:
     assert_untouched(store.path.parent, before)
     reloaded = ResultStore(store.path)
-    assert list(reloaded.rows) == [("wine", "0.1", "1", "iforest")]
-    assert reloaded.rows[("wine", "0.1", "1", "iforest")]["auc_roc"] == "0.8"
+    assert list(reloaded.rows) == [("wine", "0.1", "", "1", "iforest")]
+    assert reloaded.rows[("wine", "0.1", "", "1", "iforest")]["auc_roc"] == "0.8"
 
 
 def test_failed_rename_keeps_the_previous_csv(store, monkeypatch):
@@ -64,6 +64,6 @@ def test_failure_while_writing_rows_keeps_the_previous_csv(store, monkeypatch):
     assert len(calls) == 3, "the fault was not reached"
     assert_untouched(store.path.parent, before)
     assert set(ResultStore(store.path).rows) == {
-        ("wine", "0.1", "1", "iforest"),
-        ("wdbc", "0.1", "1", "iforest"),
+        ("wine", "0.1", "", "1", "iforest"),
+        ("wdbc", "0.1", "", "1", "iforest"),
     }

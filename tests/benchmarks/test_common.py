@@ -90,7 +90,7 @@ def test_malformed_rows_are_named_and_dropped(tmp_path, caplog, edit, problem):
         writer.writerows([good, bad])
     with caplog.at_level(logging.WARNING, logger="benchmarks"):
         store = adbench.ResultStore(path)
-    assert list(store.rows) == [("wdbc", "0.1", "1", "m")]
+    assert list(store.rows) == [("wdbc", "0.1", "", "1", "m")]
     assert len(store.damaged) == 1
     assert problem in caplog.text and "recomputing" in caplog.text
 
@@ -98,7 +98,7 @@ def test_malformed_rows_are_named_and_dropped(tmp_path, caplog, edit, problem):
 def test_failed_rows_need_no_metrics(tmp_path):
     store = adbench.ResultStore(tmp_path / "r.csv")
     store.add({"dataset": "wdbc", "la": 0.1, "seed": 1, "method": "m", "status": "failed", "error": "boom"})
-    assert adbench.ResultStore(store.path).status(("wdbc", "0.1", "1", "m")) == "failed"
+    assert adbench.ResultStore(store.path).status(("wdbc", "0.1", "", "1", "m")) == "failed"
 
 
 def test_a_row_with_extra_fields_is_damaged(tmp_path):
@@ -107,7 +107,7 @@ def test_a_row_with_extra_fields_is_damaged(tmp_path):
     with open(store.path, "a") as fh:
         fh.write(store.path.read_text().splitlines()[-1].replace("abc123", "abc,123") + "\r\n")
     reloaded = adbench.ResultStore(store.path)
-    assert reloaded.rows == {} and reloaded.damaged == [("wdbc", "0.1", "1", "m")]
+    assert reloaded.rows == {} and reloaded.damaged == [("wdbc", "0.1", "", "1", "m")]
 
 
 def test_two_stores_on_one_file_keep_each_others_rows(tmp_path):
@@ -119,7 +119,7 @@ def test_two_stores_on_one_file_keep_each_others_rows(tmp_path):
     second.add(_ok(1, auc_roc=0.7))  # the latest result for a cell wins
     keys = {(r["seed"], r["auc_roc"]) for r in _rows(path)}
     assert keys == {("1", "0.7"), ("2", "0.9"), ("3", "0.9")}
-    assert set(second.rows) == {("wdbc", "0.1", s, "m") for s in ("1", "2", "3")}
+    assert set(second.rows) == {("wdbc", "0.1", "", s, "m") for s in ("1", "2", "3")}
 
 
 def _write_many(path: str, method: str, n: int) -> None:
@@ -242,3 +242,87 @@ def test_adbench_times_every_method_on_n_jobs_torch_threads(monkeypatch):
     before = torch.get_num_threads()
     row = adbench.evaluate_method(Method("probe", "ours", fit), X, y, X, y, seed=1, budget="tiny", n_jobs=1)
     assert row["status"] == "ok" and seen == [1] and torch.get_num_threads() == before
+
+
+# ----------------------------------------------------------------------- issue 29: ranges, duplicates
+@pytest.mark.parametrize(
+    ("column", "value"), [("auc_roc", "1.5"), ("auc_pr", "-0.1"), ("test_anomaly_rate", "2")]
+)
+def test_a_metric_outside_its_range_is_damaged(tmp_path, caplog, column, value):
+    path = tmp_path / "r.csv"
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=adbench.COLUMNS, restval="")
+        writer.writeheader()
+        writer.writerows([
+            {c: common.format_value(v) for c, v in _ok(1).items()},
+            {c: common.format_value(v) for c, v in (_ok(2) | {column: value}).items()},
+        ])  # fmt: skip
+    with caplog.at_level(logging.WARNING, logger="benchmarks"):
+        store = adbench.ResultStore(path)
+    assert list(store.rows) == [("wdbc", "0.1", "", "1", "m")]
+    assert f"{column}='{value}' is outside [0, 1]" in caplog.text and "recomputing" in caplog.text
+
+
+def test_a_duplicated_cell_with_other_values_is_damaged(tmp_path, caplog):
+    path = tmp_path / "r.csv"
+    rows = [_ok(1), _ok(2), _ok(2, auc_roc=0.6), _ok(3), _ok(3)]  # seed 3: an identical copy is harmless
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=adbench.COLUMNS, restval="")
+        writer.writeheader()
+        writer.writerows([{c: common.format_value(v) for c, v in r.items()} for r in rows])
+    with caplog.at_level(logging.WARNING, logger="benchmarks"):
+        store = adbench.ResultStore(path)
+    assert sorted(k[3] for k in store.rows) == ["1", "3"]
+    assert "second row for this cell with other values" in caplog.text
+    assert adbench.ResultStore(path).rows.keys() == store.rows.keys()
+
+
+def test_label_count_rows_have_their_own_key(tmp_path):
+    store = adbench.ResultStore(tmp_path / "r.csv")
+    store.add(_ok(1))
+    store.add(_ok(1) | {"la": None, "n_labeled": 3, "auc_roc": 0.7})
+    reloaded = adbench.ResultStore(store.path)
+    assert set(reloaded.rows) == {("wdbc", "0.1", "", "1", "m"), ("wdbc", "", "3", "1", "m")}
+    cell = common.Cell("wdbc", None, 1, "m", n_labeled=3)
+    assert reloaded.status(cell.key(reloaded.key_columns)) == "ok" and str(cell) == "wdbc K=3 seed=1 m"
+    assert common.pending([cell, common.Cell("wdbc", None, 1, "m", n_labeled=1)], reloaded) == [
+        common.Cell("wdbc", None, 1, "m", n_labeled=1)
+    ]
+
+
+def test_a_row_under_another_budget_definition_is_rerun(tmp_path):
+    """Issue 29: a preset's name is not its definition; the fingerprint is."""
+    assert common.budget_fingerprint("small") == common.budget_fingerprint("small")
+    assert common.budget_fingerprint("small") != common.budget_fingerprint("tiny")
+    from agents.config import get_budget
+
+    redefined = get_budget("small", rounds=4)
+    assert redefined.name == "small" and common.budget_fingerprint(redefined) != common.budget_fingerprint(
+        "small"
+    )
+    store = adbench.ResultStore(tmp_path / "r.csv")
+    cell = common.Cell("wdbc", 0.1, 1, "m")
+    store.add(_ok(1) | {"budget": "small", "budget_fingerprint": common.budget_fingerprint("small")})
+    same = {"budget_fingerprint": common.budget_fingerprint("small")}
+    assert common.pending([cell], store, expected=lambda c: same) == []
+    changed = {"budget_fingerprint": common.budget_fingerprint(redefined)}
+    assert common.pending([cell], store, expected=lambda c: changed) == [cell]
+
+
+def test_n_labeled_cells_and_bad_env_kwargs_are_checked_before_any_cell(tmp_path, capsys):
+    args = ["--datasets", "wdbc", "--methods", "iforest", "--out", str(tmp_path / "o")]
+    parsed = adbench.add_arguments(__import__("argparse").ArgumentParser()).parse_args(
+        [*args, "--n-labeled", "1", "3"]
+    )
+    cells = adbench.make_cells(parsed)
+    assert [(c.la, c.n_labeled) for c in cells if c.seed == 1] == [(None, 1), (None, 3)]
+    parsed = adbench.add_arguments(__import__("argparse").ArgumentParser()).parse_args(args)
+    assert sorted({c.la for c in adbench.make_cells(parsed)}) == [0.1, 1.0]
+    with pytest.raises(SystemExit) as exit_info:
+        adbench.main([*args, "--methods", "swift_hydra", "--env-kwargs", "bogus=1"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "bogus" in err[0]
+    assert not (tmp_path / "o").exists()
+    with pytest.raises(SystemExit):
+        adbench.main([*args, "--n-labeled", "0"])

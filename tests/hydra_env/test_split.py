@@ -198,3 +198,38 @@ def test_load_split_defaults_to_embedded_wdbc():
     assert split.name == "wdbc" and split.la == 0.1 and split.seed == 2
     assert (len(split.y_train), len(split.y_test)) == (700, 300)  # 367 rows resampled to 1000
     np.testing.assert_array_equal(split.X_train, adbench_split(*load("wdbc"), 0.1, 2).X_train)
+
+
+# ------------------------------------------------------------------------------ label counts (issue 27)
+@pytest.mark.parametrize("n_labeled", [1, 3, 10])
+def test_n_labeled_keeps_exactly_k_and_the_same_rows(cardio, n_labeled):
+    X, y = cardio
+    by_count = adbench_split(X, y, 0.1, seed=2, n_labeled=n_labeled)
+    by_fraction = adbench_split(X, y, 0.1, seed=2)
+    assert by_count.n_labeled_anomalies == int(by_count.y_train.sum()) == n_labeled
+    assert by_count.n_labeled == n_labeled and by_fraction.n_labeled is None
+    # The count changes only which anomalies keep their label: same rows, same scaler, same test set.
+    np.testing.assert_array_equal(by_count.X_train, by_fraction.X_train)
+    np.testing.assert_array_equal(by_count.y_test, by_fraction.y_test)
+    np.testing.assert_array_equal(by_count.y_train_true, by_fraction.y_train_true)
+    assert set(np.flatnonzero(by_count.y_train)) <= set(np.flatnonzero(by_count.y_train_true))
+    assert by_count.la == pytest.approx(n_labeled / by_count.y_train_true.sum())
+
+
+def test_n_labeled_is_capped_deterministic_and_seeded(cardio):
+    X, y = cardio
+    everyone = adbench_split(X, y, 0.1, seed=1, n_labeled=10**6)
+    assert everyone.n_labeled_anomalies == everyone.y_train_true.sum() and everyone.la == 1.0
+    first, again = (adbench_split(X, y, 0.1, seed=1, n_labeled=3) for _ in range(2))
+    np.testing.assert_array_equal(first.y_train, again.y_train)
+    other = adbench_split(X, y, 0.1, seed=2, n_labeled=3)
+    assert not np.array_equal(np.flatnonzero(first.y_train_true), np.flatnonzero(other.y_train_true))
+
+
+@pytest.mark.parametrize(
+    ("n_labeled", "error"), [(0, ValueError), (-2, ValueError), (1.5, TypeError), (True, TypeError)]
+)
+def test_bad_n_labeled_is_named(cardio, n_labeled, error):
+    X, y = cardio
+    with pytest.raises(error, match="n_labeled"):
+        adbench_split(X, y, 0.1, seed=1, n_labeled=n_labeled)
