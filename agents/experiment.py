@@ -4,7 +4,10 @@ The run directory holds ``config.json`` (the resolved configuration, enough to r
 ``metrics.jsonl`` (one line per completed round, validation metrics only), ``checkpoints/``,
 ``detector.pt`` (the deployment detector), ``control_detector.pt``, ``vae.pt``, ``agent/``,
 ``synthetic.npz`` (kept synthetic anomalies, scaled and in original units), ``val_auc.png``,
-``reward.png``, ``projection.png``, optional ``tensorboard/`` and ``summary.json`` (written last).
+``reward.png``, ``projection.png``, optional ``tensorboard/``, ``summary.json`` (with
+``n_synthetic_joined``: how many kept rows the deployment gate let into the deployment fit, beside its
+evidence in ``deploy_gate``) and, written last, ``manifest.json`` (the checksums of the run's files,
+verified before a resumed finished run reports its results). ``.lock`` keeps a second process out.
 """
 
 from __future__ import annotations
@@ -20,20 +23,34 @@ from typing import Any
 
 import numpy as np
 
-from agents.checkpoint import find_resume_point
+from agents.checkpoint import (
+    CHECKPOINTS,
+    MANIFEST,
+    CheckpointError,
+    find_resume_point,
+    verify_manifest,
+    write_manifest,
+)
 from agents.config import (
     Budget,
+    LoopOptions,
     TrainConfig,
     convert_hyperparams,
     default_hyperparams_file,
     read_hyperparams,
 )
+from agents.deploy import GATE_MARGIN
 from agents.loop import LoopResult, auc_scores, fit_deployment_control, swift_hydra_loop
 from agents.registry import SB3_ALGOS, check_algo
 
 CONFIG_FILE = "config.json"
 SUMMARY_FILE = "summary.json"
 METRICS_FILE = "metrics.jsonl"
+LOCK_FILE = ".lock"
+
+
+class RunDirError(ValueError):
+    """The run folder cannot be used: another process holds it, or a finished run's files are damaged."""
 
 
 def default_run_dir(config: TrainConfig, root: str | Path = "runs") -> Path:
@@ -64,8 +81,13 @@ def load_run_config(run_dir: str | Path) -> tuple[TrainConfig, dict[str, Any]]:
     path = Path(run_dir) / CONFIG_FILE
     if not path.is_file():
         raise FileNotFoundError(f"{run_dir} is not a swift-hydra run directory (no {CONFIG_FILE})")
-    data = json.loads(path.read_text())
-    return TrainConfig.from_dict(data["config"]), data.get("hyperparams_raw") or {}
+    try:
+        data = json.loads(path.read_text())
+        return TrainConfig.from_dict(data["config"]), data.get("hyperparams_raw") or {}
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        raise ValueError(
+            f"{path} is damaged or not a swift-hydra config ({type(err).__name__}: {err})"
+        ) from None
 
 
 def resolve_agent_settings(
@@ -79,63 +101,172 @@ def resolve_agent_settings(
     return budget, {**zoo_kwargs, **cli_kwargs}
 
 
-def run(
-    config: TrainConfig,
-    run_dir: str | Path | None = None,
-    *,
-    resume: bool = False,
-    hyperparams_raw: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """One full ``swift-hydra train`` run; returns (and writes) its summary.
+@dataclasses.dataclass
+class Prepared:
+    """What :func:`prepare` resolved and checked: everything a run needs before it touches its folder.
 
-    Loads ``config.dataset`` under the ADBench protocol, runs :func:`swift_hydra_loop` with per-round
-    checkpoints in ``run_dir``, trains the no-augmentation control, evaluates both on the test split
-    (touched once, here), and writes ``config.json``, ``metrics.jsonl``, ``detector.pt``,
-    ``control_detector.pt``, ``vae.pt``, ``agent/``, ``synthetic.npz``, plots and ``summary.json``.
+    Attributes:
+        budget: The budget with every override applied.
+        algo_kwargs: Agent arguments (hyperparameter file < ``config.algo_kwargs``).
+        options: The loop options, the yaml's ``env_kwargs`` under the run's own.
+        hyperparams_raw: The rl-zoo3 entry the run uses (recorded in ``config.json``).
+        split: The ADBench split of the dataset.
+        warnings: Lines worth printing before the run starts (e.g. :func:`agents.preflight.wide_data_warning`).
+    """
+
+    budget: Budget
+    algo_kwargs: dict[str, Any]
+    options: LoopOptions
+    hyperparams_raw: dict[str, Any]
+    split: Any
+    warnings: list[str]
+
+
+def prepare(config: TrainConfig, hyperparams_raw: dict[str, Any] | None = None) -> Prepared:
+    """Resolves and checks everything that can fail on bad input, before any folder or training.
 
     Args:
         config: What to run.
-        run_dir: Output folder (default :func:`default_run_dir`).
-        resume: Continue the run in ``run_dir`` from its last completed round.
         hyperparams_raw: rl-zoo3 entry to use instead of reading ``config.hyperparams`` (resume).
 
     Raises:
-        FileNotFoundError, ValueError: unknown dataset, bad hyperparameters, not a run directory.
+        FileNotFoundError, ValueError, TypeError: one line naming the problem (unknown dataset or
+            algorithm, bad hyperparameters or agent arguments, data that cannot work, missing device).
     """
+    from agents import preflight
     from hydra_env import datasets
 
     check_algo(config.algo)
     if config.tensorboard and importlib.util.find_spec("tensorboard") is None:
-        raise ValueError("--tensorboard needs the 'tensorboard' package: pip install tensorboard")
+        raise ValueError("--tensorboard needs the 'tensorboard' package (pip install tensorboard)")
     if hyperparams_raw is None:
+        if config.hyperparams and config.algo not in SB3_ALGOS:
+            raise ValueError(f"--hyperparams applies to SB3 algorithms, not {config.algo!r}")
         hp_file = config.hyperparams or default_hyperparams_file(config.algo)
         hyperparams_raw = read_hyperparams(hp_file) if hp_file and config.algo in SB3_ALGOS else {}
     budget, algo_kwargs = resolve_agent_settings(config, hyperparams_raw)
     # An rl-zoo3 yaml's env_kwargs are defaults; the run's own --env-kwargs win.
     zoo_env = dict(hyperparams_raw.get("env_kwargs") or {})
     options = dataclasses.replace(config.options, env_kwargs={**zoo_env, **config.options.env_kwargs})
+    options.validate()
+    preflight.check_algo_kwargs(config.algo, budget, algo_kwargs, options.env_kwargs)
+    preflight.check_device(config.device)
+    name = str(config.dataset)
     X, y = datasets.load(config.dataset, data_dir=config.data_dir)
-    split = datasets.adbench_split(X, y, config.la, config.seed, name=str(config.dataset))
+    preflight.check_dataset(X, y, name)
+    split = datasets.adbench_split(X, y, config.la, config.seed, name=name)
+    preflight.check_split(split)
+    warning = preflight.wide_data_warning(*split.X_train.shape, options.deploy)
+    return Prepared(budget, algo_kwargs, options, hyperparams_raw, split, [warning] if warning else [])
 
+
+def run(
+    config: TrainConfig,
+    run_dir: str | Path | None = None,
+    *,
+    resume: bool = False,
+    hyperparams_raw: dict[str, Any] | None = None,
+    prepared: Prepared | None = None,
+) -> dict[str, Any]:
+    """One full ``swift-hydra train`` run; returns (and writes) its summary.
+
+    Loads ``config.dataset`` under the ADBench protocol, runs :func:`swift_hydra_loop` with per-round
+    checkpoints in ``run_dir``, trains the no-augmentation control, evaluates both on the test split
+    (touched once, here), and writes ``config.json``, ``metrics.jsonl``, ``detector.pt``,
+    ``control_detector.pt``, ``vae.pt``, ``agent/``, ``synthetic.npz``, plots, ``summary.json`` and,
+    last, ``manifest.json`` (the checksums of the run's files; a run is finished once it exists). The
+    run folder is locked (``.lock``) while the run works in it.
+
+    Args:
+        config: What to run.
+        run_dir: Output folder (default :func:`default_run_dir`).
+        resume: Continue the run in ``run_dir`` from its last completed round; a finished run's
+            summary is returned once its files match their checksums.
+        hyperparams_raw: rl-zoo3 entry to use instead of reading ``config.hyperparams`` (resume).
+        prepared: What :func:`prepare` returned for ``config`` (default: prepared here).
+
+    Raises:
+        FileNotFoundError, ValueError: bad input (see :func:`prepare`), not a run directory.
+        RunDirError: another process works in ``run_dir``, or a finished run's files are damaged.
+    """
+    from filelock import FileLock, Timeout
+
+    prepared = prepared or prepare(config, hyperparams_raw)
     run_dir = Path(run_dir) if run_dir is not None else default_run_dir(config)
-    if resume:
-        if not is_run_dir(run_dir):
-            raise FileNotFoundError(f"{run_dir} is not a swift-hydra run directory (no {CONFIG_FILE})")
-        if (run_dir / SUMMARY_FILE).is_file():
-            return json.loads((run_dir / SUMMARY_FILE).read_text())
-    else:
-        _start_run_dir(run_dir, config, hyperparams_raw, budget, algo_kwargs)
-    point = _rewind_metrics(run_dir) if resume else None
+    if resume and not is_run_dir(run_dir):
+        raise FileNotFoundError(f"{run_dir} is not a swift-hydra run directory (no {CONFIG_FILE})")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with FileLock(run_dir / LOCK_FILE, timeout=0):
+            return _run_locked(config, run_dir, resume, prepared)
+    except Timeout:
+        raise RunDirError(
+            f"{run_dir} is in use by another swift-hydra train (it holds {run_dir / LOCK_FILE}); wait for it "
+            "or choose another --run-dir"
+        ) from None
 
+
+def _run_locked(config: TrainConfig, run_dir: Path, resume: bool, prepared: Prepared) -> dict[str, Any]:
+    """The body of :func:`run`, with ``run_dir`` locked."""
+    if resume:
+        finished = finished_summary(run_dir)
+        if finished is not None:
+            return finished
+    else:
+        _start_run_dir(run_dir, config, prepared.hyperparams_raw, prepared.budget, prepared.algo_kwargs)
+    point = _rewind_metrics(run_dir) if resume else None
     started = time.perf_counter()
-    result, test = _fit_and_test(config, split, budget, algo_kwargs, options, run_dir, resume)
+    split, budget, options = prepared.split, prepared.budget, prepared.options
+    result, test = _fit_and_test(config, split, budget, prepared.algo_kwargs, options, run_dir, resume)
     _save_artifacts(run_dir, result, split)
     summary = _summary(config, split, budget, options, result, test, run_dir)
     summary["wall_seconds"] = round(time.perf_counter() - started, 2)
     if point is not None:
         summary["resumed_from_round"] = point.round
     write_json(run_dir / SUMMARY_FILE, summary)
+    _write_run_manifest(run_dir)
     return summary
+
+
+def _run_files(run_dir: Path) -> list[Path]:
+    """The files a finished run's manifest covers: all but checkpoints, tensorboard and hidden files."""
+    skip = {CHECKPOINTS, "tensorboard", MANIFEST}
+    return [
+        path
+        for path in run_dir.rglob("*")
+        if path.is_file()
+        and path.relative_to(run_dir).parts[0] not in skip
+        and not any(part.startswith(".") for part in path.relative_to(run_dir).parts)
+    ]
+
+
+def _write_run_manifest(run_dir: Path) -> None:
+    write_manifest(run_dir, _run_files(run_dir), finished=True)
+
+
+def finished_summary(run_dir: str | Path) -> dict[str, Any] | None:
+    """The summary of a finished run once its files match the checksums of its ``manifest.json``.
+
+    ``None`` when the run has not finished (no manifest: a resume recomputes from its last checkpoint).
+
+    Raises:
+        RunDirError: a file of the finished run is missing, altered or unreadable.
+    """
+    run_dir = Path(run_dir)
+    if not (run_dir / MANIFEST).is_file():
+        return None
+    hint = (
+        f"its results cannot be trusted (remove {run_dir / MANIFEST} to recompute them from its checkpoints)"
+    )
+    try:
+        verify_manifest(run_dir, what="run")
+        return json.loads((run_dir / SUMMARY_FILE).read_text())
+    except CheckpointError as err:
+        raise RunDirError(f"{err}; {hint}") from None
+    except (OSError, ValueError) as err:
+        raise RunDirError(
+            f"run {run_dir} is damaged: {SUMMARY_FILE} cannot be read ({err}); {hint}"
+        ) from None
 
 
 def _summary(
@@ -161,6 +292,10 @@ def _summary(
         "n_labeled_anomalies": int(split.y_train.sum()),
         "n_validation": int(len(result.y_val)),
         "n_synthetic_kept": int(len(result.kept_X)),
+        "n_synthetic_joined": int(len(result.kept_X))
+        if result.deploy_gate.get("synthetic_weight_used")
+        else 0,
+        "synthetic_gate_margin": GATE_MARGIN if options.synthetic_gate else None,
         "n_exposure_rows": 0 if result.exposure is None else int(len(result.exposure)),
         "deploy": options.deploy,
         "deploy_gate": result.deploy_gate,

@@ -22,6 +22,7 @@ import ast
 import dataclasses
 import inspect
 import re
+import shlex
 import sys
 import types
 import typing
@@ -30,6 +31,7 @@ from typing import Any
 
 from agents.config import BUDGETS, RUN_OWNED_ENV_FIELDS, TrainConfig, budget_fields
 from agents.deploy import DEPLOY_CHOICES
+from agents.typecheck import check_field_types
 
 PROG = "swift-hydra train"
 
@@ -71,7 +73,8 @@ class _MergeKwargs(argparse.Action):
     """``KEY=VALUE ...`` pairs (parsed by :func:`parse_kwarg`) merged into a dict; a repeated flag adds keys."""
 
     def __call__(self, parser: Any, namespace: Any, values: Any, option_string: Any = None) -> None:
-        setattr(namespace, self.dest, {**(getattr(namespace, self.dest, None) or {}), **dict(values)})
+        current = getattr(namespace, self.dest, None)
+        setattr(namespace, self.dest, {**(current if isinstance(current, dict) else {}), **dict(values)})
 
 
 def _literal(text: str) -> Any:
@@ -215,7 +218,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         help="closed-loop rounds (0 = no loop round); short for --budget-set rounds=N",
     )  # fmt: skip
     parser.add_argument("--run-dir", default=None, help="output folder (default runs/<dataset>-<algo>-...)")
-    parser.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue an interrupted run")
+    parser.add_argument(
+        "--resume", default=None, metavar="RUN_DIR",
+        help="continue an interrupted run with the settings it was started with (only --quiet/--progress and "
+        "--torch-threads may be given too). Run folders are trusted input: resuming loads the agent with "
+        "pickle, which can run code, so only resume runs you created",
+    )  # fmt: skip
     parser.add_argument(
         "--torch-threads",
         type=_non_negative_int,
@@ -230,9 +238,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return parser
 
 
+class _Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors are one line and a hint, not the whole usage."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        """Prints ``prog: error: message`` and where the options are listed; exits with code 2."""
+        self.exit(2, f"{self.prog}: error: {message}\ntry '{self.prog} --help' for the options\n")
+
+
 def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     """The stand-alone parser."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=prog,
         description="Train Swift Hydra on one dataset and compare it with the no-augmentation control.",
     )
@@ -264,6 +280,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     values = dict(vars(args))
     given = {name[len(ENV_DEST) :]: value for name, value in values.items() if name.startswith(ENV_DEST)}
     env_kwargs = {**values["env_kwargs"], **given}
+    check_field_types(EnvConfig, env_kwargs, "env setting")
     env = EnvConfig.from_kwargs(**env_kwargs)
     values["env_kwargs"] = {name: getattr(env, name) for name in env_kwargs}
     if args.rounds is not None:
@@ -271,52 +288,27 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return _from_values(TrainConfig, values)
 
 
-def _check_ready(config: TrainConfig, hyperparams_raw: dict[str, Any] | None) -> dict[str, Any]:
-    """Everything that can fail on bad input, checked before training; returns the raw hyperparameters."""
-    import importlib.util
-
-    from agents.config import default_hyperparams_file, read_hyperparams
-    from agents.experiment import resolve_agent_settings
-    from agents.registry import SB3_ALGOS, check_policy_kwargs
-    from hydra_env import datasets
-
-    datasets.load(config.dataset, data_dir=config.data_dir)
-    if hyperparams_raw is None:
-        hp_file = config.hyperparams or default_hyperparams_file(config.algo)
-        if config.hyperparams and config.algo not in SB3_ALGOS:
-            raise ValueError(f"--hyperparams applies to SB3 algorithms, not {config.algo!r}")
-        hyperparams_raw = read_hyperparams(hp_file) if hp_file and config.algo in SB3_ALGOS else {}
-    _, algo_kwargs = resolve_agent_settings(config, hyperparams_raw)
-    zoo_env = hyperparams_raw.get("env_kwargs") or {}
-    if zoo_env:  # the yaml's env_kwargs, under the run's own (as agents.experiment.run merges them)
-        dataclasses.replace(
-            config.options, env_kwargs={**dict(zoo_env), **config.options.env_kwargs}
-        ).validate()
-    check_policy_kwargs(config.algo, algo_kwargs)
-    _check_device(config.device)
-    if config.tensorboard and importlib.util.find_spec("tensorboard") is None:
-        raise ValueError("--tensorboard needs the 'tensorboard' package (pip install tensorboard)")
-    return hyperparams_raw
+RESUME_DESTS = frozenset({"resume", "progress", "torch_threads"})
+"""Options that may accompany ``--resume``: the rest is the run's own, read from its ``config.json``."""
 
 
-def _check_device(device: str) -> None:
-    """``ValueError`` for a torch device name that is malformed or not present on this machine."""
-    import torch
-
-    try:
-        kind = torch.device(device).type
-    except (RuntimeError, TypeError) as err:
-        raise ValueError(
-            f"--device {device!r} is not a torch device (e.g. cpu, cuda, cuda:1): {err}"
-        ) from err
-    if kind == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"--device {device!r}: CUDA is not available on this machine")
+def given_options(parser: argparse.ArgumentParser, argv: list[str] | None) -> list[str]:
+    """The options ``argv`` sets explicitly (their first spelling), in the parser's order."""
+    unset = object()
+    actions = [a for a in parser._actions if a.dest not in (argparse.SUPPRESS, "help")]
+    namespace = argparse.Namespace(**{action.dest: unset for action in actions})
+    parser.parse_args(argv, namespace)  # argparse keeps what is preset: only given options change
+    given, seen = [], set()
+    for action in actions:
+        if getattr(namespace, action.dest) is not unset and action.dest not in seen:
+            seen.add(action.dest)
+            given.append((action.dest, action.option_strings[0]))
+    return [flag for dest, flag in given if dest not in RESUME_DESTS]
 
 
 def run(args: argparse.Namespace) -> int:
     """Runs ``swift-hydra train`` with parsed options; returns the exit code."""
-    from agents.experiment import is_run_dir, load_run_config
-    from agents.experiment import run as run_experiment
+    from agents.experiment import default_run_dir, is_run_dir, load_run_config, prepare
 
     if args.torch_threads > 0:
         # CLI process only (never in library code): many tiny forward passes run fastest on one thread.
@@ -329,35 +321,92 @@ def run(args: argparse.Namespace) -> int:
                 return _fail(f"--resume {args.resume}: not a swift-hydra run directory (no config.json)")
             config, hyperparams_raw = load_run_config(args.resume)
             config.progress = args.progress
-            run_dir: Path | None = Path(args.resume)
+            run_dir = Path(args.resume)
         else:
             config, hyperparams_raw = config_from_args(args), None
-            run_dir = Path(args.run_dir) if args.run_dir else None
-            if run_dir is not None and is_run_dir(run_dir):
+            run_dir = Path(args.run_dir) if args.run_dir else default_run_dir(config)
+            if is_run_dir(run_dir):
                 return _fail(
                     f"--run-dir {run_dir} already holds a run; use --resume {run_dir} or another folder"
                 )
-        hyperparams_raw = _check_ready(config, hyperparams_raw)
+        prepared = prepare(config, hyperparams_raw)
     except (ValueError, TypeError, FileNotFoundError) as err:
         return _fail(str(err))
-    summary = run_experiment(config, run_dir, resume=args.resume is not None, hyperparams_raw=hyperparams_raw)
+    for line in prepared.warnings:
+        print(f"{PROG}: {line}", file=sys.stderr)
+    return _run_and_report(config, run_dir, args.resume is not None, prepared)
+
+
+def _run_and_report(config: TrainConfig, run_dir: Path, resume: bool, prepared: Any) -> int:
+    """The run itself; a refused run folder or Ctrl-C is one line, not a traceback."""
+    from agents.experiment import RunDirError, is_run_dir
+    from agents.experiment import run as run_experiment
+
+    try:
+        summary = run_experiment(config, run_dir, resume=resume, prepared=prepared)
+    except RunDirError as err:
+        return _fail(str(err))
+    except KeyboardInterrupt:
+        if is_run_dir(run_dir):
+            where = f"continue it with: swift-hydra train --resume {shlex.quote(str(run_dir))}"
+        else:
+            where = "it had not started, so there is nothing to resume"
+        print(f"{PROG}: interrupted; {where}", file=sys.stderr)
+        return 130
     print_summary(summary)
     return 0
 
 
+def _fmt(value: Any) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
+def gate_lines(summary: dict[str, Any]) -> tuple[str, list[tuple[str, Any]]]:
+    """What the kept synthetic anomalies did: a caption line and the gate's validation AUC-ROC rows.
+
+    Returns:
+        ``(caption, rows)``: the caption says how many kept rows joined the deployment fit and at what
+        weight; ``rows`` are ``(name, validation AUC-ROC)`` of the gate's proxy without and with them
+        (empty when the gate judged nothing).
+    """
+    gate = summary.get("deploy_gate") or {}
+    kept, joined = summary["n_synthetic_kept"], summary.get("n_synthetic_joined", 0)
+    weight, margin = gate.get("synthetic_weight_used") or 0, summary.get("synthetic_gate_margin")
+    without, with_ = gate.get("val_auc_without"), gate.get("val_auc_with")
+    caption = f"{kept} synthetic anomalies kept, {joined} joined the deployment (weight {weight:g})"
+    if not kept:
+        return caption, []
+    if margin is None:
+        return caption + "; gate off: they join whatever the validation says", []
+    if without is None:
+        return caption + "; gate: too few labeled validation anomalies to judge, so none joined", []
+    caption += f"; the gate lets them in at +{margin:g} validation AUC-ROC"
+    rows = [
+        (f"Gate proxy without the {kept} kept rows (validation)", without),
+        ("Gate proxy with them (validation)", with_),
+    ]
+    return caption, rows
+
+
 def print_summary(summary: dict[str, Any]) -> None:
-    """The final table: test AUC-ROC / AUC-PR of Swift Hydra beside the no-augmentation control."""
+    """The final table: test AUC-ROC / AUC-PR of Swift Hydra beside the control, and what the gate did.
 
-    def fmt(value: Any) -> str:
-        return "n/a" if value is None else f"{value:.4f}"
-
-    rows = [(f"Swift Hydra ({summary['algo']}, {summary['rounds']} rounds)", summary["test"]["swift_hydra"])]
+    The gate's rows give the validation AUC-ROC of its proxy without and with the kept synthetic
+    anomalies (see :func:`agents.deploy.choose_synthetic_weight`); the caption how many joined.
+    """
+    rows = [
+        (
+            f"Swift Hydra ({summary['algo']}, {summary['rounds']} rounds) (test)",
+            summary["test"]["swift_hydra"],
+        )
+    ]
     if "control" in summary["test"]:
-        rows.append(("No-augmentation control", summary["test"]["control"]))
+        rows.append(("No-augmentation control (test)", summary["test"]["control"]))
+    caption, gate_rows = gate_lines(summary)
+    rows += [(name, {"auc_roc": auc, "auc_pr": None}) for name, auc in gate_rows]
     title = f"{summary['dataset']} (la={summary['la']:g}, seed={summary['seed']}, budget={summary['budget']})"
     exposure = summary.get("n_exposure_rows") or 0
-    caption = f"{summary['n_synthetic_kept']} synthetic anomalies kept"
-    caption += f" + {exposure} outlier-exposure rows" if exposure else ""
+    caption += f"; {exposure} outlier-exposure rows" if exposure else ""
     caption += f"; {summary['wall_seconds']:.0f} s"
     try:
         from rich.console import Console
@@ -365,21 +414,34 @@ def print_summary(summary: dict[str, Any]) -> None:
     except ImportError:  # rich is optional: plain text
         print(f"{title}: {caption}")
         for name, scores in rows:
-            print(f"  {name:<45} AUC-ROC {fmt(scores['auc_roc'])}  AUC-PR {fmt(scores['auc_pr'])}")
+            print(f"  {name:<45} AUC-ROC {_fmt(scores['auc_roc'])}  AUC-PR {_fmt(scores['auc_pr'])}")
     else:
         table = Table(title=title, caption=caption)
-        table.add_column("detector (test split)")
+        table.add_column("detector (split)")
         table.add_column("AUC-ROC", justify="right")
         table.add_column("AUC-PR", justify="right")
         for name, scores in rows:
-            table.add_row(name, fmt(scores["auc_roc"]), fmt(scores["auc_pr"]))
+            table.add_row(name, _fmt(scores["auc_roc"]), _fmt(scores["auc_pr"]))
         Console().print(table)
     print(f"run directory: {summary['run_dir']}")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Stand-alone entry point (``python -m agents.train``)."""
-    return run(build_parser().parse_args(argv))
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.resume is not None:
+            fixed = given_options(parser, argv)
+            if fixed:
+                return _fail(
+                    f"--resume {args.resume} continues the run with the settings it was started with; "
+                    f"these options cannot be changed on resume: {', '.join(fixed)}"
+                )
+        return run(args)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted before the run started; nothing to resume", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
