@@ -9,22 +9,24 @@ It owns what PyOD's ``BaseDetector`` and scikit-learn's ``BaseEstimator`` own el
 - PyOD's API: ``decision_scores_``, ``threshold_``, ``labels_`` (set by ``fit``), ``predict``,
   ``fit_predict``, ``predict_confidence`` and ``predict_proba(X, method)`` with PyOD's ``"linear"``
   and ``"unify"`` conversions beside each family's ``"calibrated"`` default;
-- atomic ``save`` and ``load`` by registered class name (`detectors.registry.load_detector`).
+- hyperparameter validation: each family declares scikit-learn's ``_parameter_constraints``
+  (`sklearn.utils._param_validation`) and `_validate_fit_input` checks them before anything is
+  trained, so an impossible setting raises ``InvalidParameterError`` (a ``ValueError``) naming it;
+- atomic, checksummed ``save`` and ``load`` by registered class name
+  (`detectors.registry.load_detector`; a damaged file raises `detectors.DamagedFileError`).
 
-Subclasses implement ``fit`` (validating with `_validate_fit_input` and setting the three PyOD
-attributes), `_score` (validated ``X`` -> scores), `_calibrated_proba`, `_get_state` and
-`_from_state`.
+Subclasses declare ``_parameter_constraints`` and implement ``fit`` (validating with
+`_validate_fit_input` and ending with `_set_decision_scores`, which sets the three PyOD attributes),
+`_score` (validated ``X`` -> scores), `_calibrated_proba`, `_get_state` and `_from_state`.
 """
 
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from scipy.special import erf
 from scipy.stats import binom
 from sklearn.base import BaseEstimator
@@ -33,25 +35,12 @@ from sklearn.utils import ClassifierTags
 from sklearn.utils.validation import check_is_fitted
 
 from detectors import registry
+from detectors.persistence import atomic_torch_save, write_checked
 from detectors.validation import check_features, check_targets
 
 __all__ = ["PROBA_METHODS", "BaseDetector", "atomic_torch_save", "quantile_threshold"]
 
 PROBA_METHODS = ("calibrated", "linear", "unify")
-
-
-def atomic_torch_save(state: dict[str, Any], path: str | Path) -> None:
-    """`torch.save` to a temporary file beside ``path``, flushed to disk, then renamed over it."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            torch.save(state, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def quantile_threshold(scores: np.ndarray, contamination: float) -> float:
@@ -91,9 +80,25 @@ class BaseDetector(BaseEstimator):
         return check_features(X, estimator=self, reset=reset)
 
     def _validate_fit_input(self, X: Any, y: Any, *, reset: bool = True) -> tuple[np.ndarray, np.ndarray]:
-        """Validate training rows and labels (labels optional for unsupervised detectors)."""
+        """Validate the hyperparameters, then training rows and labels (labels optional when unsupervised).
+
+        Raises:
+            InvalidParameterError: A hyperparameter breaks ``_parameter_constraints`` (a
+                ``ValueError`` naming it), raised before any data is looked at or anything trained.
+        """
+        self._validate_params()
         X = self._validate(X, reset=reset)
         return X, check_targets(y, X.shape[0], require_anomaly=self._requires_labels)
+
+    def _set_decision_scores(self, scores: Any, threshold: float) -> None:
+        """Set PyOD's ``decision_scores_``, ``threshold_`` and ``labels_`` (1 where a score exceeds it).
+
+        The one place ``labels_`` is derived, as PyOD's ``_process_decision_scores``: every family's
+        ``fit`` and ``_from_state`` end here, so ``labels_`` always agrees with `predict`.
+        """
+        self.decision_scores_ = np.asarray(scores, dtype=np.float64).reshape(-1)
+        self.threshold_ = float(threshold)
+        self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int64)
 
     # ------------------------------------------------------------------ subclass hooks
     def _score(self, X: np.ndarray) -> np.ndarray:
@@ -177,10 +182,14 @@ class BaseDetector(BaseEstimator):
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> None:
-        """Write the fitted detector atomically (a crash never leaves a half-written file at ``path``)."""
+        """Write the fitted detector atomically, with a SHA-256 of its state (`detectors.persistence`).
+
+        A crash never leaves a half-written file at ``path``, and a file damaged later raises
+        `detectors.DamagedFileError` on load instead of loading a wrong model.
+        """
         self._check_fitted()
         state = {"format": registry.FORMAT_VERSION, "class": type(self).__name__} | self._get_state()
-        atomic_torch_save(state, path)
+        write_checked(state, path, kind=type(self).__name__)
 
     @classmethod
     def load(cls, path: str | Path, device: str | None = None) -> BaseDetector:
@@ -190,6 +199,7 @@ class BaseDetector(BaseEstimator):
 
         Raises:
             FileNotFoundError: Nothing at ``path``.
+            DamagedFileError: The file's bytes changed after it was saved.
             ValueError: Not a saved swift-hydra detector, or one of another class.
         """
         det = registry.load_detector(path, device=device)

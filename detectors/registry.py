@@ -2,23 +2,21 @@
 
 Every `detectors.contract.BaseDetector` subclass registers itself under its class name when it is
 defined; the built-in families are also listed here with their module, so `load_detector` can
-import the right one on demand. A saved file (see `BaseDetector.save`) is a `torch.save` dict of
-plain types with ``"format"`` and ``"class"`` keys, read back with ``torch.load(weights_only=True)``.
+import the right one on demand. A saved file (see `BaseDetector.save`) is a checksummed `torch.save`
+zip (`detectors.persistence`) of a dict of plain types with ``"format"`` and ``"class"`` keys, verified
+and then read back with ``torch.load(weights_only=True)``; a damaged one raises `DamagedFileError`.
 """
 
 from __future__ import annotations
 
 import importlib
-import pickle
-import zipfile
 from pathlib import Path
 from typing import Any
 
-import torch
+from detectors.persistence import FORMAT_VERSION, DamagedFileError, read_checked
 
-__all__ = ["FORMAT_VERSION", "detector_class", "load_detector", "read_state", "register"]
+__all__ = ["FORMAT_VERSION", "DamagedFileError", "detector_class", "load_detector", "read_state", "register"]
 
-FORMAT_VERSION = 1
 _BUILTIN_MODULES = {
     "MambaDetector": "detectors.single",
     "MambaMoEDetector": "detectors.moe",
@@ -56,33 +54,15 @@ def _not_a_detector(path: Path, reason: str) -> ValueError:
 
 
 def read_state(path: str | Path) -> dict[str, Any]:
-    """Read a saved detector's state dict, turning every kind of bad file into one named error.
+    """Read and verify a saved detector's state dict (see `detectors.persistence.read_checked`).
 
     Raises:
         FileNotFoundError: Nothing at ``path``.
+        DamagedFileError: The file's bytes changed after it was saved (failed CRC-32 or SHA-256).
         ValueError: ``"not a saved swift-hydra detector: PATH (reason)"`` for an empty, truncated,
             corrupt or foreign file.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no saved detector at {path}")
-    if path.stat().st_size == 0:
-        raise _not_a_detector(path, "empty file")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        # torch's message suggests weights_only=False, which would run arbitrary code: never relay it.
-        raise _not_a_detector(path, "holds objects other than plain tensors and values") from None
-    except (RuntimeError, EOFError, OSError, KeyError, ValueError, zipfile.BadZipFile) as err:
-        first_line = str(err).strip().splitlines()[0] if str(err).strip() else ""
-        raise _not_a_detector(
-            path, f"unreadable, truncated or corrupt: {type(err).__name__} {first_line}"
-        ) from None
-    if not isinstance(state, dict) or "class" not in state or "format" not in state:
-        raise _not_a_detector(path, "no detector class and format recorded")
-    if state["format"] != FORMAT_VERSION:
-        raise _not_a_detector(path, f"format {state['format']!r}, this version reads {FORMAT_VERSION}")
-    return state
+    return read_checked(path, what="swift-hydra detector")
 
 
 def load_detector(path: str | Path, device: str | None = None) -> Any:
@@ -94,6 +74,7 @@ def load_detector(path: str | Path, device: str | None = None) -> Any:
 
     Raises:
         FileNotFoundError: Nothing at ``path``.
+        DamagedFileError: The file's bytes changed after it was saved.
         ValueError: Not a saved swift-hydra detector (see `read_state`), or an unknown class.
     """
     state = read_state(path)

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import pytest
+import torch
 from sklearn.datasets import make_blobs
 
+from detectors.persistence import LEGACY_FORMAT
 from hydra_env.datasets import adbench_split, load
 
 # Tiny models keep every test file well under a minute on one core.
 TINY_SINGLE = {"d_model": 8, "n_layers": 1, "d_state": 2, "max_tokens": 8, "epochs": 6, "device": "cpu"}
 TINY_MOE = {"d_model": 8, "n_layers": 1, "d_state": 2, "max_tokens": 8, "epochs": 6, "device": "cpu"}
+
+
+def save_legacy(state: dict[str, Any], path: Path) -> None:
+    """Write ``state`` as swift-hydra did before files carried a checksum (format 1: the dict itself)."""
+    torch.save({**state, "format": LEGACY_FORMAT}, path)
 
 
 @pytest.fixture(scope="session")

@@ -9,8 +9,9 @@ from sklearn.metrics import roc_auc_score
 
 from detectors import MambaDetector, MambaMoEDetector, NotFittedError
 from detectors.moe import choose_n_experts
+from detectors.registry import read_state
 from hydra_env.datasets import adbench_split, load
-from tests.detectors.conftest import TINY_MOE, TINY_SINGLE
+from tests.detectors.conftest import TINY_MOE, TINY_SINGLE, save_legacy
 
 
 @pytest.fixture(scope="module")
@@ -123,10 +124,11 @@ def test_gate_activation_new_fits_fast_old_files_exact(blob_moe, blobs, tmp_path
     assert blob_moe._network_config["gate_activation"] == "gelu_tanh"
     assert blob_moe.network_.gate[1].approximate == "tanh"
     blob_moe.save(tmp_path / "new.pt")
-    state = torch.load(tmp_path / "new.pt", weights_only=True)
+    state = read_state(tmp_path / "new.pt")
     del state["network_config"]["gate_activation"]  # as written by the earlier version
-    torch.save(state, tmp_path / "old.pt")
-    old = MambaMoEDetector.load(tmp_path / "old.pt")
+    save_legacy(state, tmp_path / "old.pt")
+    with pytest.warns(UserWarning, match="before files carried a SHA-256 checksum"):
+        old = MambaMoEDetector.load(tmp_path / "old.pt")
     gate_act = old.network_.gate[1]
     assert isinstance(gate_act, nn.GELU) and gate_act.approximate == "none"
     # same weights, exact vs approximate GELU: scores agree closely (the two differ by < 1e-3)

@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from detectors import MambaDetector, MambaMoEDetector
+from detectors.registry import read_state
 from detectors.tokens import Standardize
-from tests.detectors.conftest import TINY_MOE, TINY_SINGLE
+from tests.detectors.conftest import TINY_MOE, TINY_SINGLE, save_legacy
 
 FAMILIES = {"mamba": (MambaDetector, TINY_SINGLE), "mome": (MambaMoEDetector, {**TINY_MOE, "n_experts": 2})}
 
@@ -95,7 +96,7 @@ def test_training_is_unchanged_by_the_guard(monkeypatch, wdbc_split):
 def test_guard_buffers_round_trip_and_old_checkpoints_load(fitted, wdbc_split, tmp_path):
     path = tmp_path / "det.pt"
     fitted.save(path)
-    state = torch.load(path, weights_only=True)
+    state = read_state(path)
     assert {"standardize.low", "standardize.high", "standardize.range_weight"} <= set(state["state_dict"])
     far = np.full((1, wdbc_split.n_features), 1e30)
     loaded = type(fitted).load(path)
@@ -104,8 +105,9 @@ def test_guard_buffers_round_trip_and_old_checkpoints_load(fitted, wdbc_split, t
     for key in ("standardize.low", "standardize.high", "standardize.range_weight"):
         del state["state_dict"][key]
     del state["params"]["range_margin"], state["params"]["range_weight"]
-    torch.save(state, path)
-    old = type(fitted).load(path)
+    save_legacy(state, path)
+    with pytest.warns(UserWarning, match="SHA-256"):
+        old = type(fitted).load(path)
     unguarded = copy.deepcopy(fitted)
     unguarded.network_.standardize.disable_range_guard()
     X = np.vstack([wdbc_split.X_test, far])
