@@ -14,10 +14,12 @@ from __future__ import annotations
 import importlib
 import inspect
 import pickle
+from numbers import Integral, Real
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from detectors.contract import BaseDetector
 from detectors.validation import check_features, check_targets
@@ -67,9 +69,20 @@ def _accepted(cls, **candidates) -> dict:
 class _AdapterBase(BaseDetector):
     """What the adapters share: their ``**params`` as scikit-learn parameters, and pickled persistence.
 
-    ``save`` writes the fitted third-party model pickled inside the common (atomic, weights-only
-    readable) detector file; ``load`` unpickles it, which runs code: only load files you wrote.
+    ``save`` writes the fitted third-party model pickled inside the common (atomic, checksummed,
+    weights-only readable) detector file; ``load`` unpickles it, which runs code: only load files you
+    wrote. The checksum is verified before the pickle is touched, so a damaged file never unpickles.
+
+    Each adapter declares ``_declared_constraints`` for its own arguments; the library overrides in
+    ``**params`` are the library's to check (``"no_validation"`` here).
     """
+
+    _declared_constraints: ClassVar[dict[str, list[Any]]] = {}
+
+    @property
+    def _parameter_constraints(self) -> dict[str, Any]:  # type: ignore[override]
+        """scikit-learn's constraints: the declared ones, plus the library overrides unchecked."""
+        return self._declared_constraints | {name: "no_validation" for name in self._library_params}
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """Constructor arguments, the library overrides in ``**params`` included (so `clone` keeps them)."""
@@ -109,6 +122,12 @@ class PyODAdapter(_AdapterBase):
     """
 
     _requires_labels = False
+    _declared_constraints: ClassVar[dict[str, list[Any]]] = {
+        "name_or_estimator": [str, HasMethods(["fit", "decision_function", "get_params"])],
+        "contamination": [Interval(Real, 0, 0.5, closed="right")],
+        "random_state": ["random_state"],
+        "proba_method": [StrOptions({"unify", "linear"})],
+    }
 
     def __init__(
         self,
@@ -129,11 +148,9 @@ class PyODAdapter(_AdapterBase):
         # Checked here, not in __init__ (scikit-learn's rule: __init__ only stores parameters).
         name = self.name_or_estimator
         if isinstance(name, str) and name.lower() not in PYOD_DETECTORS:
-            raise ValueError(f"unknown PyOD detector {name!r}; choose from {sorted(PYOD_DETECTORS)}")
-        if not isinstance(name, str) and not hasattr(name, "get_params"):
-            raise ValueError(f"name_or_estimator must be a name or a PyOD estimator, got {name!r}")
-        if self.proba_method not in ("unify", "linear"):
-            raise ValueError(f"proba_method must be 'unify' or 'linear', got {self.proba_method!r}")
+            raise ValueError(
+                f"name_or_estimator: unknown PyOD detector {name!r}; choose from {sorted(PYOD_DETECTORS)}"
+            )
         if isinstance(self.name_or_estimator, str):
             module, cls_name = PYOD_DETECTORS[self.name_or_estimator.lower()]
             cls = getattr(importlib.import_module(module), cls_name)
@@ -149,9 +166,8 @@ class PyODAdapter(_AdapterBase):
         X, _ = self._validate_fit_input(X, y)
         self.estimator_ = self._make_estimator()
         self.estimator_.fit(X)
-        self.decision_scores_ = np.asarray(self.estimator_.decision_scores_, dtype=np.float64)
-        self.threshold_ = float(self.estimator_.threshold_)
-        self.labels_ = np.asarray(self.estimator_.labels_, dtype=int)
+        # PyOD's own threshold_; labels_ then follow PyOD's rule (score > threshold_) in the base.
+        self._set_decision_scores(self.estimator_.decision_scores_, self.estimator_.threshold_)
         return self
 
     def _score(self, X: np.ndarray) -> np.ndarray:
@@ -176,6 +192,12 @@ class SupervisedAdapter(_AdapterBase):
         n_jobs: threads (CatBoost ``thread_count``, LightGBM/XGBoost ``n_jobs``); None = library default.
         **params: overrides of the library defaults (e.g. ``iterations=50`` for quick tests).
     """
+
+    _declared_constraints: ClassVar[dict[str, list[Any]]] = {
+        "kind": [StrOptions(set(SUPERVISED_KINDS))],
+        "random_state": [Interval(Integral, 0, None, closed="left"), None],
+        "n_jobs": [Integral, None],
+    }
 
     def __init__(
         self, kind: str = "catboost", *, random_state: int | None = 0, n_jobs: int | None = None, **params
@@ -209,9 +231,7 @@ class SupervisedAdapter(_AdapterBase):
         X, y = self._validate_fit_input(X, y)
         self.estimator_ = self._make_estimator()
         self.estimator_.fit(X, y)
-        self.threshold_ = 0.5
-        self.decision_scores_ = self._score(X)
-        self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int64)
+        self._set_decision_scores(self._score(X), 0.5)
         return self
 
     def _score(self, X: np.ndarray) -> np.ndarray:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import math
+from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
+from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 from tqdm.auto import tqdm
 
@@ -36,6 +38,7 @@ from detectors.tokens import Standardize
 from detectors.validation import check_features, check_targets
 
 __all__ = [
+    "TRAINING_CONSTRAINTS",
     "MAX_CONTAMINATION",
     "MIN_VALIDATION_ANOMALIES",
     "BaseTorchDetector",
@@ -49,6 +52,32 @@ __all__ = [
 MIN_VALIDATION_ANOMALIES = 3
 _PREDICT_CHUNK = 8192
 MAX_CONTAMINATION = 0.5  # PyOD's range for contamination is (0, 0.5]
+
+_POSITIVE_INT = Interval(Integral, 1, None, closed="left")
+_NON_NEGATIVE = Interval(Real, 0, None, closed="left")
+TRAINING_CONSTRAINTS: dict[str, list[Any]] = {
+    "epochs": [_POSITIVE_INT],
+    "warm_start_epochs": [Interval(Integral, 0, None, closed="left")],  # 0: recalibrate only
+    "lr": [Interval(Real, 0, None, closed="neither")],
+    "weight_decay": [_NON_NEGATIVE],
+    "batch_size": [_POSITIVE_INT],
+    "max_steps_per_epoch": [_POSITIVE_INT, None],
+    "d_model": [_POSITIVE_INT],
+    "n_layers": [_POSITIVE_INT],
+    "d_state": [_POSITIVE_INT],
+    "expand": [_POSITIVE_INT],
+    "max_tokens": [_POSITIVE_INT],
+    "validation_fraction": [Interval(Real, 0, 1, closed="left")],  # 0: no early stopping split
+    "patience": [_POSITIVE_INT],
+    "calibration": [StrOptions({"sigmoid", "isotonic"})],
+    "range_margin": [_NON_NEGATIVE],
+    "range_weight": [_NON_NEGATIVE],
+    "contamination": [Interval(Real, 0, MAX_CONTAMINATION, closed="right"), None],
+    "random_state": [Interval(Integral, 0, None, closed="left"), None],
+    "device": [str, torch.device],
+    "verbose": ["verbose"],
+}
+"""``_parameter_constraints`` of the training loop's settings, shared by the torch detectors."""
 
 # Kept for callers of the old names; the one implementation lives in detectors.validation.
 check_array_finite = check_features
@@ -165,11 +194,10 @@ class BaseTorchDetector(BaseDetector):
         """
         warm = warm_start and hasattr(self, "network_")
         X, y = self._validate_fit_input(X, y, reset=not warm)
+        # y holds a labeled anomaly (validated), so the label share lies in (0, 1].
         contamination = (
             self.contamination if self.contamination is not None else min(float(y.mean()), MAX_CONTAMINATION)
         )
-        if not 0.0 < contamination <= MAX_CONTAMINATION:
-            raise ValueError(f"contamination must be in (0, {MAX_CONTAMINATION}], got {contamination}")
         self.device_ = resolve_device(self.device)
         base_seed = (
             self.random_state
@@ -194,9 +222,8 @@ class BaseTorchDetector(BaseDetector):
             pos_weight = self._train(X, y, train_idx, val_idx, extras, epochs, seed)
         self.network_.eval()
         self._calibrate(X, y, val_idx, pos_weight)
-        self.decision_scores_ = self._logits_numpy(X)
-        self.threshold_ = quantile_threshold(self.decision_scores_, contamination)
-        self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int64)
+        scores = self._logits_numpy(X)
+        self._set_decision_scores(scores, quantile_threshold(scores, contamination))
         return self
 
     def _split(self, y: np.ndarray, rng: np.random.RandomState) -> tuple[np.ndarray, np.ndarray]:
@@ -232,10 +259,6 @@ class BaseTorchDetector(BaseDetector):
         best_loss, best_state, stale = math.inf, None, 0
         batch = max(1, min(self.batch_size, len(yt)))
         max_steps = getattr(self, "max_steps_per_epoch", None)  # models saved before 0.3 lack it
-        if max_steps is not None and (
-            isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1
-        ):
-            raise ValueError(f"max_steps_per_epoch must be a positive integer or None, got {max_steps!r}")
         for _epoch in tqdm(range(epochs), desc=type(self).__name__, disable=not self.verbose):
             net.train()
             order = torch.randperm(len(yt), generator=shuffle).to(dev)
@@ -333,8 +356,6 @@ class BaseTorchDetector(BaseDetector):
         det.network_.to(det.device_).eval()
         det.calibration_ = Calibration(**state["calibration"])
         det.n_features_in_ = state["n_features_in"]
-        det.threshold_ = state["threshold"]
-        det.decision_scores_ = state["decision_scores"].numpy()
-        det.labels_ = (det.decision_scores_ > det.threshold_).astype(np.int64)
+        det._set_decision_scores(state["decision_scores"].numpy(), state["threshold"])
         det._n_fit_calls = state["n_fit_calls"]
         return det

@@ -14,9 +14,11 @@ contract (`detectors.contract.BaseDetector`); the fitted models are pickled insi
 
 from __future__ import annotations
 
-from typing import Any
+from numbers import Integral
+from typing import Any, ClassVar
 
 import numpy as np
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from detectors.adapters import _AdapterBase, _import_optional
 from detectors.contract import quantile_threshold
@@ -48,6 +50,14 @@ class BoostedDetector(_AdapterBase):
             column after the named ones. Swift Hydra passes :class:`agents.reference_score.ReferenceClassifier`,
             which learns from synthetic anomalies; this package knows nothing of them.
     """
+
+    _declared_constraints: ClassVar[dict[str, list[Any]]] = {
+        "booster": [StrOptions(set(BOOSTERS))],
+        "unsupervised": [tuple, list],  # the names are checked against UNSUPERVISED_SCORES on fit
+        "random_state": [Interval(Integral, 0, None, closed="left"), None],
+        "n_jobs": [Integral, None],
+        "reference": [HasMethods(["fit", "decision_function", "get_params"]), None],
+    }
 
     def __init__(
         self,
@@ -166,9 +176,8 @@ class BoostedDetector(_AdapterBase):
             self.fit_scorers(X[scorer_mask])
         self.estimator_ = self._make_booster()
         self.estimator_.fit(self._widen(X), y, sample_weight=sample_weight)
-        self.decision_scores_ = self._score(X)
-        self.threshold_ = quantile_threshold(self.decision_scores_, float(y.mean()))
-        self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int64)
+        scores = self._score(X)
+        self._set_decision_scores(scores, quantile_threshold(scores, float(y.mean())))
         return self
 
     def _score(self, X: np.ndarray) -> np.ndarray:

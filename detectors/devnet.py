@@ -12,11 +12,13 @@ confidence margin (5 standard deviations).
 
 from __future__ import annotations
 
+from numbers import Integral, Real
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
+from sklearn.utils._param_validation import Interval
 from torch import nn
 
 from detectors.contract import BaseDetector
@@ -50,7 +52,23 @@ class DevNet(BaseDetector):
         margin: confidence margin ``a`` of the deviation loss, in prior standard deviations.
         random_state: seeds weight init, batch sampling and the reference draws.
         device: torch device for training and scoring.
+
+    Raises:
+        InvalidParameterError: From ``fit``, before any training, for an impossible setting, naming it.
     """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "hidden_units": [Interval(Integral, 1, None, closed="left")],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "batches_per_epoch": [Interval(Integral, 1, None, closed="left")],
+        # Half of every batch is labeled anomalies: one row would leave that half empty.
+        "batch_size": [Interval(Integral, 2, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "l2": [Interval(Real, 0, None, closed="left")],
+        "margin": [Interval(Real, 0, None, closed="neither")],
+        "random_state": [Interval(Integral, 0, None, closed="left"), None],
+        "device": [str, torch.device],
+    }
 
     def __init__(
         self,
@@ -125,10 +143,8 @@ class DevNet(BaseDetector):
             nn.utils.clip_grad_norm_(self.model_.parameters(), 1.0)
             optimizer.step()
         self.model_.eval()
-        self.decision_scores_ = self._score(X)
         # Halfway between the normal target (0) and the margin: where the loss switches sides.
-        self.threshold_ = self.margin / 2.0
-        self.labels_ = (self.decision_scores_ > self.threshold_).astype(int)
+        self._set_decision_scores(self._score(X), self.margin / 2.0)
         return self
 
     def _score(self, X: np.ndarray) -> np.ndarray:
@@ -163,7 +179,5 @@ class DevNet(BaseDetector):
         det.model_ = det._build(det.n_features_in_).to(det.device)
         det.model_.load_state_dict(state["weights"])
         det.model_.eval()
-        det.decision_scores_ = state["decision_scores"].numpy()
-        det.threshold_ = det.margin / 2.0
-        det.labels_ = (det.decision_scores_ > det.threshold_).astype(np.int64)
+        det._set_decision_scores(state["decision_scores"].numpy(), det.margin / 2.0)
         return det

@@ -19,16 +19,18 @@ Choosing K (``n_experts="auto"``):
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from numbers import Integral, Real
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from torch import nn
 
-from detectors.base import BaseTorchDetector
+from detectors.base import TRAINING_CONSTRAINTS, BaseTorchDetector
 from detectors.single import MambaBackbone
 from detectors.tokens import Standardize
 
@@ -163,7 +165,21 @@ class MambaMoEDetector(BaseTorchDetector):
         distill_weight: Weight of the distillation loss.
         validation_fraction, patience, calibration, contamination, random_state, device, verbose:
             As `MambaDetector`.
+
+    Raises:
+        InvalidParameterError: From ``fit``, before any training, for an impossible setting, naming it.
     """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = TRAINING_CONSTRAINTS | {
+        "n_experts": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "max_experts": [Interval(Integral, 1, None, closed="left")],
+        "gate_hidden": [Interval(Integral, 1, None, closed="left")],
+        "gate_noise": [Interval(Real, 0, None, closed="left")],
+        "balance_coef": [Interval(Real, 0, None, closed="left")],
+        "router_prior_weight": [Interval(Real, 0, None, closed="left")],
+        "teacher": [HasMethods(["decision_function"]), None],
+        "distill_weight": [Interval(Real, 0, None, closed="left")],
+    }
 
     def __init__(
         self,
@@ -254,13 +270,11 @@ class MambaMoEDetector(BaseTorchDetector):
     def _prepare_fit(self, X: np.ndarray, y: np.ndarray) -> dict[str, Any]:
         seed = 0 if self.random_state is None else int(self.random_state)
         X_std = self._standardized(X)
-        if self.n_experts == "auto":
+        if self.n_experts == "auto":  # otherwise a positive int (``_parameter_constraints``)
             k, kmeans = choose_n_experts(X_std, self.max_experts, seed)
-        elif isinstance(self.n_experts, (int, np.integer)) and self.n_experts >= 1:
+        else:
             k = int(self.n_experts)
             kmeans = KMeans(n_clusters=k, n_init=3, random_state=seed).fit(X_std) if k > 1 else None
-        else:
-            raise ValueError(f"n_experts must be a positive int or 'auto', got {self.n_experts!r}")
         self._kmeans, self._kmeans_stats = (
             kmeans,
             (X.mean(axis=0), np.where(X.std(axis=0) > 1e-8, X.std(axis=0), 1.0)),

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
-from detectors.base import BaseTorchDetector
+from detectors.base import TRAINING_CONSTRAINTS, BaseTorchDetector
 from detectors.mamba import BidirectionalMamba
 from detectors.tokens import FeatureTokenizer, Standardize
 
@@ -91,7 +91,13 @@ class MambaDetector(BaseTorchDetector):
         random_state: Seed for splits, shuffles and initialisation (same seed -> same scores on CPU).
         device: ``"auto"`` (CUDA if available), ``"cpu"``, ``"cuda"``, ...
         verbose: Show a tqdm progress bar over epochs.
+
+    Raises:
+        InvalidParameterError: From ``fit``, before any training, for an impossible setting (e.g.
+            ``epochs=0``, ``batch_size=-5``, ``calibration="bogus"``), naming the parameter.
     """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = dict(TRAINING_CONSTRAINTS)
 
     def __init__(
         self,

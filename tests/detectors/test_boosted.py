@@ -44,7 +44,7 @@ def test_unfitted_unknown_and_round_trip(wdbc, tmp_path):
         BoostedDetector().decision_function(wdbc.X_test)
     with pytest.raises(ValueError, match="unknown unsupervised score"):
         BoostedDetector(unsupervised=("nope",)).fit(wdbc.X_train, wdbc.y_train)
-    with pytest.raises(ValueError, match="unknown booster"):
+    with pytest.raises(ValueError, match="'booster' parameter of BoostedDetector"):
         BoostedDetector(booster="nope").fit(wdbc.X_train, wdbc.y_train)
     det = BoostedDetector(booster="lightgbm", unsupervised=("ecod",)).fit(wdbc.X_train, wdbc.y_train)
     det.save(tmp_path / "det.pt")
