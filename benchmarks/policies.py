@@ -101,7 +101,7 @@ COMMANDS_FILE = "policies_commands.txt"  # every command that added cells, in or
 DEFAULT_ALGOS = ("ppo", "sac", "td3", "random", "gradient")
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "policies"
 COLUMNS = (
-    "dataset", "algo", "la", "seed", "budget", "status", "final_reward", "evasion_rate", "miss_probability",
+    "dataset", "algo", "la", "n_labeled", "seed", "budget", "budget_fingerprint", "status", "final_reward", "evasion_rate", "miss_probability",
     "threshold_evasion_rate", "kept_evasion_rate", "final_detector_evasion_rate", "entropy_gain",
     "pairwise_distance", "distinct_fraction", "auc_roc", "control_auc_roc", "auc_gain", "auc_pr",
     "control_auc_pr", "n_generated", "n_kept", "n_train", "n_test", "n_features", "n_labeled_anomalies",
@@ -112,7 +112,7 @@ COLUMNS = (
 OPTION_COLUMNS = ("deploy", "synthetic_gate", "env_kwargs", "deploy_repeats")
 DEFAULT_DEPLOY_REPEATS = 3
 REPEAT_SEED_STRIDE = 1000  # deployment fit r of a cell with seed s is seeded s + 1000 r
-KEY_COLUMNS = ("dataset", "algo", "la", "seed", "budget")
+KEY_COLUMNS = ("dataset", "algo", "la", "n_labeled", "seed", "budget")
 
 # evaluate(cell, data_dir, deterministic, device, options) -> the cell's metric columns (raises on failure)
 EvaluateFn = Callable[[SweepCell, str | None, bool, str, Any], dict[str, Any]]
@@ -172,11 +172,14 @@ def diversity(X: np.ndarray, anomalies: np.ndarray, k: int = 3) -> dict[str, flo
 
 
 @functools.lru_cache(maxsize=4)
-def _split(dataset: str, data_dir: str | None, la: float, seed: int) -> Any:
+def _split(
+    dataset: str, data_dir: str | None, la: float | None, seed: int, n_labeled: int | None = None
+) -> Any:
     from hydra_env import datasets
 
     X, y = datasets.load(dataset, data_dir=data_dir)
-    return datasets.adbench_split(X, y, la, seed, name=dataset)
+    # A label-count cell takes the rows of any la at its seed; 1.0 only stands in for "not a fraction".
+    return datasets.adbench_split(X, y, 1.0 if la is None else la, seed, name=dataset, n_labeled=n_labeled)
 
 
 def repeat_seeds(seed: int, repeats: int) -> list[int]:
@@ -197,8 +200,8 @@ def _mean_scores(scores: list[dict[str, float | None]]) -> dict[str, float | Non
 
 @functools.lru_cache(maxsize=16)
 def _control(
-    dataset: str, data_dir: str | None, la: float, seed: int, budget: Any, device: str, deploy: str,
-    repeats: int = 1,
+    dataset: str, data_dir: str | None, la: float | None, seed: int, budget: Any, device: str, deploy: str,
+    repeats: int = 1, n_labeled: int | None = None,
 ) -> dict:  # fmt: skip
     """Test metrics of the no-augmentation control; identical for every algo, so computed once.
 
@@ -208,7 +211,7 @@ def _control(
     from agents.config import LoopOptions
     from agents.loop import auc_scores, fit_deployment_control
 
-    split = _split(dataset, data_dir, la, seed)
+    split = _split(dataset, data_dir, la, seed, n_labeled)
     started = time.perf_counter()
     scores = []
     for fit_seed in repeat_seeds(seed, repeats):
@@ -356,7 +359,7 @@ def evaluate_policy(
     from agents.loop import seed_round
 
     options = options or LoopOptions()
-    split = _split(cell.dataset, data_dir, cell.la, cell.seed)
+    split = _split(cell.dataset, data_dir, cell.la, cell.seed, cell.n_labeled)
     budget, algo_kwargs = agent_settings(cell.algo, cell.budget)
     started = time.perf_counter()
     result, frozen = _loop_with_reference(cell, split, budget, algo_kwargs, options, deterministic, device)
@@ -387,7 +390,15 @@ def evaluate_policy(
     }
     row["wall_seconds"] = time.perf_counter() - started - scoring_seconds
     row |= _control(
-        cell.dataset, data_dir, cell.la, cell.seed, budget, device, options.deploy, deploy_repeats
+        cell.dataset,
+        data_dir,
+        cell.la,
+        cell.seed,
+        budget,
+        device,
+        options.deploy,
+        deploy_repeats,
+        n_labeled=cell.n_labeled,
     )
     if row["auc_roc"] is not None and row["control_auc_roc"] is not None:
         row["auc_gain"] = row["auc_roc"] - row["control_auc_roc"]
@@ -429,7 +440,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     )
     parser.add_argument("--datasets", required=True, help="'all' or comma-separated names (e.g. wdbc,wine)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3], help="split/model seeds")
-    parser.add_argument("--la", type=float, nargs="+", default=[0.1], help="labeled-anomaly fractions")
+    from benchmarks.adbench import add_label_arguments
+
+    add_label_arguments(parser)
     parser.add_argument("--budget", default="small", help="budget preset: tiny, small or paper")
     parser.add_argument(
         "--data-dir", default=None, help="folder of ADBench .npz files (embedded sets need none)"

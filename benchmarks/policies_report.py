@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks import rl_stats
-from benchmarks.common import atomic_write
+from benchmarks.common import atomic_write, row_regime
 
 SUMMARY_FILE = "policies_summary.md"
 PLOT_FILE = "policies_leaderboard.png"
@@ -58,7 +58,7 @@ def mean_ranks(rows: Sequence[dict[str, str]], column: str, higher_is_better: bo
     blocks: dict[tuple[str, str, str], dict[str, float]] = {}
     for r in rows:
         if r.get("status") == "ok" and r.get(column) not in (None, ""):
-            blocks.setdefault((r["dataset"], r["la"], r["seed"]), {})[r["algo"]] = float(r[column])
+            blocks.setdefault((r["dataset"], row_regime(r), r["seed"]), {})[r["algo"]] = float(r[column])
     algos = sorted({r["algo"] for r in rows if r.get("status") == "ok"})
     complete = [b for b in blocks.values() if set(b) == set(algos)]
     if not complete or not algos:
@@ -186,7 +186,7 @@ def _strata(
     out: dict[tuple[str, str], dict[str, float]] = {}
     for r in rows:
         if r["algo"] == algo and r.get("status") == "ok" and r.get(column) not in (None, ""):
-            out.setdefault((r["dataset"], r["la"]), {})[r["seed"]] = float(r[column])
+            out.setdefault((r["dataset"], row_regime(r)), {})[r["seed"]] = float(r[column])
     return out
 
 
@@ -274,7 +274,7 @@ def _within_datasets(cells: Sequence[dict[str, str]]) -> str:
 
     groups: dict[tuple[str, str], list[tuple[float, float]]] = {}
     for r in cells:
-        groups.setdefault((r["dataset"], r["la"]), []).append(
+        groups.setdefault((r["dataset"], row_regime(r)), []).append(
             (float(r["final_reward"]), float(r["auc_gain"]))
         )
     centred = [np.asarray(v) - np.mean(v, axis=0) for v in groups.values() if len(v) > 1]
@@ -346,7 +346,7 @@ def _verdict(est: rl_stats.Estimate) -> str:
 def _noise_floor(rows: Sequence[dict[str, str]]) -> str:
     """How much one deployment fit's AUC moves with its seed alone: the scale ``auc_gain`` is read on."""
     per_split = {
-        (r["dataset"], r["la"], r["seed"]): (
+        (r["dataset"], row_regime(r), r["seed"]): (
             float(r["control_auc_roc_std"]),
             int(r.get("deploy_repeats") or 1),
         )
@@ -387,13 +387,13 @@ def write_leaderboard(rows: Sequence[dict[str, str]], out: str | Path, *, comman
         b: leaderboard([r for r in rows if r["budget"] == b])
         for b in dict.fromkeys(r["budget"] for r in rows)
     }
-    datasets, las = sorted({r["dataset"] for r in rows}), sorted({r["la"] for r in rows})
+    datasets, las = sorted({r["dataset"] for r in rows}), sorted({row_regime(r) for r in rows})
     seeds = sorted({r["seed"] for r in rows}, key=int)
     lines = [
         "# Generation-policy leaderboard", "", f"- Command(s), in the order they ran: `{command}`", f"- Commit: `{commit}`",
         f"- Generated: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
         f"- Cells: {len(ok)} ok, {len(failed)} failed; datasets: {', '.join(datasets)}; "
-        f"la: {', '.join(las)}; seeds: {' '.join(seeds)}", _options_line(rows), *_DEFINITIONS, "",
+        f"labels: {', '.join(las)}; seeds: {' '.join(seeds)}", _options_line(rows), *_DEFINITIONS, "",
     ]  # fmt: skip
     for budget, entries in by_budget.items():
         lines += _budget_section(budget, entries, ok)

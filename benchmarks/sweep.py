@@ -42,13 +42,14 @@ from benchmarks.common import (
 RESULTS_FILE = "sweep_results.csv"
 COMMANDS_FILE = "sweep_commands.txt"  # every command that added cells, in order
 COLUMNS = (
-    "dataset", "algo", "la", "seed", "budget", "status", "auc_roc", "auc_pr", "control_auc_roc",
+    "dataset", "algo", "la", "n_labeled", "seed", "budget", "budget_fingerprint", "status", "auc_roc", "auc_pr",
+    "control_auc_roc",
     "control_auc_pr", "delta_auc_roc", "n_train", "n_test", "n_features", "n_labeled_anomalies",
     "n_synthetic_kept", "wall_seconds", "deploy", "synthetic_gate", "env_kwargs", "run_dir", "commit", "error",
 )  # fmt: skip
 # The run's LoopOptions: one value per results folder (not part of the cell key; see check_same_options).
 OPTION_COLUMNS = ("deploy", "synthetic_gate", "env_kwargs")
-KEY_COLUMNS = ("dataset", "algo", "la", "seed", "budget")
+KEY_COLUMNS = ("dataset", "algo", "la", "n_labeled", "seed", "budget")
 
 # train(config, run_dir, resume) -> the summary dict of agents.experiment.run
 TrainFn = Callable[[Any, Path, bool], dict[str, Any]]
@@ -56,34 +57,47 @@ TrainFn = Callable[[Any, Path, bool], dict[str, Any]]
 
 @dataclass(frozen=True)
 class SweepCell:
-    """One ``swift-hydra train`` run of the sweep."""
+    """One ``swift-hydra train`` run of the sweep, at a label fraction ``la`` or a count ``n_labeled``."""
 
     dataset: str
     algo: str
-    la: float
+    la: float | None
     seed: int
     budget: str
+    n_labeled: int | None = None
 
     def key(self, key_columns: Sequence[str] = KEY_COLUMNS) -> tuple[str, ...]:
-        values = {"dataset": self.dataset, "algo": self.algo, "la": f"{self.la:g}", "seed": str(self.seed)}
-        values["budget"] = self.budget
+        values = {
+            "dataset": self.dataset,
+            "algo": self.algo,
+            "la": common.la_text(self.la),
+            "seed": str(self.seed),
+        }
+        values |= {"budget": self.budget, "n_labeled": "" if self.n_labeled is None else str(self.n_labeled)}
         return tuple(values[c] for c in key_columns)
 
+    @property
+    def regime(self) -> str:
+        return common.regime_text(self.la, self.n_labeled)
+
     def run_name(self) -> str:
-        return f"{Path(self.dataset).stem}-{self.algo}-la{self.la:g}-s{self.seed}-{self.budget}"
+        labels = f"la{self.la:g}" if self.n_labeled is None else f"k{self.n_labeled}"
+        return f"{Path(self.dataset).stem}-{self.algo}-{labels}-s{self.seed}-{self.budget}"
 
     def row(self) -> dict[str, Any]:
-        """The key fields of this cell's CSV row."""
+        """The key fields of this cell's CSV row, and the fingerprint of its budget's definition."""
         return {
             "dataset": self.dataset,
             "algo": self.algo,
             "la": self.la,
+            "n_labeled": self.n_labeled,
             "seed": self.seed,
             "budget": self.budget,
+            "budget_fingerprint": common.budget_fingerprint(self.budget),
         }
 
     def __str__(self) -> str:
-        return f"{self.dataset} {self.algo} la={self.la:g} seed={self.seed}"
+        return f"{self.dataset} {self.algo} {self.regime} seed={self.seed}"
 
 
 def train_experiment(config: Any, run_dir: Path, resume: bool) -> dict[str, Any]:
@@ -140,12 +154,12 @@ def sweep_cell_fn(
         from agents.config import TrainConfig
 
         base = cell.row() | {"commit": commit} | option_values(options)
-        control_key = (cell.dataset, cell.la, cell.seed, cell.budget, options.deploy)
+        control_key = (cell.dataset, cell.la, cell.n_labeled, cell.seed, cell.budget, options.deploy)
         known_control = controls.get(control_key)
         started = time.perf_counter()
         try:
             config = TrainConfig(
-                dataset=cell.dataset, algo=cell.algo, la=cell.la, seed=cell.seed, budget=cell.budget,
+                dataset=cell.dataset, algo=cell.algo, seed=cell.seed, budget=cell.budget, **_labels(cell),
                 data_dir=data_dir, options=options, control=known_control is None, progress=False,
             )  # fmt: skip
             if runs_dir is None:
@@ -173,6 +187,13 @@ def sweep_cell_fn(
             return fn(cell)
 
     return on_one_thread
+
+
+def _labels(cell: SweepCell) -> dict[str, Any]:
+    """``TrainConfig``'s label fields of ``cell``: its ``la``, or its ``n_labeled`` (then la is unused)."""
+    if cell.n_labeled is None:
+        return {"la": cell.la}
+    return {"n_labeled": cell.n_labeled}
 
 
 def option_values(options: Any) -> dict[str, str]:
@@ -248,8 +269,15 @@ def run_sweep(
     cells: Sequence[SweepCell], fn: Callable[[SweepCell], dict[str, Any]], store: ResultStore, backend: Any,
     *, retry_failed: bool = False,
 ) -> list[SweepCell]:  # fmt: skip
-    """Run the cells not yet in ``store`` on ``backend``; returns the cells that were run."""
-    todo = common.pending(cells, store, retry_failed=retry_failed)
+    """Run the cells not yet in ``store`` on ``backend``; returns the cells that were run.
+
+    A row measured under another definition of its budget preset (its ``budget_fingerprint``) is stale:
+    its cell runs again.
+    """
+    todo = common.pending(
+        cells, store, retry_failed=retry_failed,
+        expected=lambda cell: {"budget_fingerprint": common.budget_fingerprint(cell.budget)},
+    )  # fmt: skip
 
     def on_result(cell: SweepCell, row: dict[str, Any]) -> None:
         store.add(row)
@@ -279,7 +307,7 @@ def write_summary(rows: Sequence[dict[str, str]], out: Path, *, command: str, co
     # The budget is part of the cell key: one CSV may hold several, and their seeds must not pool.
     groups: dict[tuple[str, str, str, str], list[dict[str, str]]] = {}
     for r in ok:
-        groups.setdefault((r["budget"], r["la"], r["dataset"], r["algo"]), []).append(r)
+        groups.setdefault((r["budget"], common.row_regime(r), r["dataset"], r["algo"]), []).append(r)
     several_budgets = len({key[0] for key in groups}) > 1
 
     def column(group: list[dict[str, str]], name: str) -> list[float]:
@@ -289,7 +317,7 @@ def write_summary(rows: Sequence[dict[str, str]], out: Path, *, command: str, co
         "# Swift Hydra sweep", "", f"- Command(s), in the order they ran: `{command}`", f"- Commit: `{commit}`",
         f"- Cells: {len(ok)} ok, {len(rows) - len(ok)} failed", "",
         "Test AUC-ROC (%) of Swift Hydra and of the no-augmentation control, mean over the seeds that finished.",
-        "", "| budget | la | dataset | algo | seeds | Swift Hydra | control | delta (points) |",
+        "", "| budget | labels | dataset | algo | seeds | Swift Hydra | control | delta (points) |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]  # fmt: skip
     deltas: dict[str, list[float]] = {}
@@ -304,7 +332,8 @@ def write_summary(rows: Sequence[dict[str, str]], out: Path, *, command: str, co
     if failed:
         lines += ["", "## Failed cells", ""]
         lines += [
-            f"- {r['dataset']} {r['algo']} la={r['la']} seed={r['seed']}: `{r['error']}`" for r in failed
+            f"- {r['dataset']} {r['algo']} {common.row_regime(r)} seed={r['seed']}: `{r['error']}`"
+            for r in failed
         ]
     plot = out / "sweep_delta.png"
     if deltas:
@@ -329,7 +358,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         "--algos", type=comma_list, default=["ppo"], help="comma-separated, e.g. ppo,sac,random"
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3], help="split/model seeds")
-    parser.add_argument("--la", type=float, nargs="+", default=[0.1], help="labeled-anomaly fractions")
+    from benchmarks.adbench import add_label_arguments
+
+    add_label_arguments(parser)
     parser.add_argument("--budget", default="small", help="budget preset: tiny, small or paper")
     parser.add_argument(
         "--data-dir", default=None, help="folder of ADBench .npz files (same path on every node)"
@@ -352,15 +383,16 @@ def make_cells(args: argparse.Namespace) -> list[SweepCell]:
     """
     from agents.config import get_budget
     from agents.registry import check_algo
+    from benchmarks.adbench import label_regimes
 
     get_budget(args.budget)
     algos = [check_algo(a) for a in args.algos]
-    common.check_la(args.la)
+    regimes = label_regimes(args, default_la=(0.1,))
     common.check_seeds(args.seeds)
     datasets = resolve_datasets(args.datasets, args.data_dir)
     return [
-        SweepCell(dataset, algo, float(la), int(seed), args.budget)
-        for dataset in datasets for algo in dict.fromkeys(algos) for la in args.la for seed in args.seeds
+        SweepCell(dataset, algo, labels["la"], int(seed), args.budget, n_labeled=labels["n_labeled"])
+        for dataset in datasets for algo in dict.fromkeys(algos) for labels in regimes for seed in args.seeds
     ]  # fmt: skip
 
 

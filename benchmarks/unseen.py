@@ -45,7 +45,7 @@ COLUMNS = (
 )  # fmt: skip
 # Issue 15's protocol: the labeled baseline, two unsupervised ones, MoME, and Swift Hydra with its control.
 DEFAULT_METHODS = ("catboost", "ecod", "iforest", "mome", "swift_hydra", "swift_hydra_control")
-KEY_COLUMNS = ("dataset", "held_out_type", "la", "seed", "method")
+KEY_COLUMNS = ("dataset", "held_out_type", "la", "n_labeled", "seed", "method")
 TRAIN_FRACTION = 0.7
 MAX_ROWS = 10000
 
@@ -79,8 +79,15 @@ def _typed_set(name: str, data_dir: str | None, seed: int):
     return X_all, types, in_train
 
 
-def unseen_split(name: str, data_dir: str | None, held_out_type: str, la: float, seed: int) -> UnseenSplit:
-    """The fold of ``name`` where ``held_out_type`` anomalies appear only in test."""
+def unseen_split(
+    name: str, data_dir: str | None, held_out_type: str, la: float | None, seed: int,
+    n_labeled: int | None = None,
+) -> UnseenSplit:  # fmt: skip
+    """The fold of ``name`` where ``held_out_type`` anomalies appear only in test.
+
+    ``la`` of the seen-type training anomalies keep their label (``ceil``), or exactly ``n_labeled``
+    of them (all when fewer) when a count is given.
+    """
     from sklearn.preprocessing import MinMaxScaler
 
     X_all, types, in_train = _typed_set(name, data_dir, seed)
@@ -94,7 +101,8 @@ def unseen_split(name: str, data_dir: str | None, held_out_type: str, la: float,
     y_train = (~normal[train]).astype(int)
     anomalies = np.flatnonzero(y_train == 1)
     rng = np.random.RandomState([seed, 1])  # which seen-type anomalies keep their label
-    labeled = rng.choice(anomalies, int(np.ceil(la * len(anomalies))), replace=False)
+    count = int(np.ceil(la * len(anomalies))) if n_labeled is None else min(n_labeled, len(anomalies))
+    labeled = rng.choice(anomalies, count, replace=False)
     y_train = np.zeros_like(y_train)
     y_train[labeled] = 1
     scaler = MinMaxScaler().fit(X_all[train])
@@ -179,10 +187,12 @@ def unseen_cell_fn(
     """Per-cell function for a backend: build the fold (cached per dataset and seed), then evaluate."""
 
     def fn(cell: adbench.Cell) -> dict:
-        base = {"dataset": cell.dataset, "la": cell.la, "seed": cell.seed}
+        base = {"dataset": cell.dataset, "seed": cell.seed} | cell.labels()
         method = method_registry.METHODS[cell.method]
         try:
-            split = unseen_split(cell.dataset, data_dir, cell.held_out_type, cell.la, cell.seed)
+            split = unseen_split(
+                cell.dataset, data_dir, cell.held_out_type, cell.la, cell.seed, cell.n_labeled
+            )
         except Exception as err:
             error = f"data: {type(err).__name__}: {err}".replace("\n", " ")[:500]
             return base | {"method": method.name, "kind": method.kind, "status": "failed", "error": error}
@@ -206,7 +216,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     from hydra_env.anomaly_types import KINDS
 
     adbench.add_common_arguments(parser, ",".join(DEFAULT_METHODS))
-    parser.add_argument("--la", type=float, default=1.0, help="fraction of seen-type anomalies labeled")
+    label_count = parser.add_mutually_exclusive_group()
+    label_count.add_argument("--la", type=float, default=1.0, help="fraction of seen-type anomalies labeled")
+    label_count.add_argument(
+        "--n-labeled", type=int, default=None, metavar="K", help="exact count of seen-type anomalies labeled"
+    )
     parser.add_argument(
         "--held-out",
         default=",".join(KINDS),
@@ -219,15 +233,18 @@ def make_cells(args: argparse.Namespace) -> list[adbench.Cell]:
     """The grid ``args`` describe, checked before anything runs (``ValueError`` names a bad value)."""
     from hydra_env.anomaly_types import KINDS
 
-    methods = adbench.check_methods(args.methods, args.budget, args.seeds)
+    methods = adbench.check_methods(args.methods, args.budget, args.seeds, args.env_kwargs)
     common.check_la(args.la)
+    if args.n_labeled is not None and args.n_labeled < 1:
+        raise ValueError(f"--n-labeled must be >= 1, got {args.n_labeled}")
+    la = None if args.n_labeled is not None else float(args.la)
     held_out = [t.strip() for t in args.held_out.split(",") if t.strip()]
     unknown = [t for t in held_out if t not in KINDS]
     if unknown or not held_out:
         raise ValueError(f"unknown anomaly type(s) {unknown} in --held-out; choose from {list(KINDS)}")
     datasets = common.resolve_datasets(args.datasets, None if args.data_dir is None else str(args.data_dir))
     return [
-        adbench.Cell(dataset, float(args.la), int(seed), method.name, held_out_type=kind)
+        adbench.Cell(dataset, la, int(seed), method.name, held_out_type=kind, n_labeled=args.n_labeled)
         for dataset in datasets for seed in args.seeds for kind in held_out for method in methods
     ]  # fmt: skip
 
@@ -241,7 +258,7 @@ def run(args: argparse.Namespace, cells: list[adbench.Cell] | None = None):
     adbench.run_cells(
         cells, unseen_cell_fn(data_dir, args.budget, args.n_jobs, dict(args.env_kwargs)), store,
         backend=args.backend, retry_failed=args.retry_failed, progress=not args.no_progress,
-        backend_options=ray_backend.backend_options(args),
+        backend_options=ray_backend.backend_options(args), expected=adbench.expected_fields(args.budget),
     )  # fmt: skip
     return report.write_report(
         list(store.rows.values()), out, prefix=PREFIX, group_column="held_out_type", reference=args.reference,

@@ -76,7 +76,7 @@ def test_one_row_per_cell_with_swift_hydra_and_control_numbers(tmp_path):
         ("wine", True),
     ]
     summary = (tmp_path / "sweep_summary.md").read_text()
-    assert "| tiny | 0.1 | wine | sac | 1 | 76.00 | 64.00 | 12.00 |" in summary
+    assert "| tiny | la=0.1 | wine | sac | 1 | 76.00 | 64.00 | 12.00 |" in summary
     assert "- Cells: 4 ok, 0 failed" in summary
     assert (tmp_path / "sweep_delta.png").stat().st_size > 0
 
@@ -91,8 +91,8 @@ def test_summary_keeps_budgets_apart(tmp_path):
         for budget, auc in (("small", 0.6), ("paper", 0.4))
     ]
     summary = sweep.write_summary(rows, tmp_path, command="cmd", commit="abc").read_text()
-    assert "| paper | 0.1 | wine | ppo | 2 | 40.00 | 50.00 | -10.00 |" in summary
-    assert "| small | 0.1 | wine | ppo | 2 | 60.00 | 50.00 | 10.00 |" in summary
+    assert "| paper | la=0.1 | wine | ppo | 2 | 40.00 | 50.00 | -10.00 |" in summary
+    assert "| small | la=0.1 | wine | ppo | 2 | 60.00 | 50.00 | 10.00 |" in summary
 
 
 def test_resume_skips_finished_cells_and_runs_only_new_ones(tmp_path):
