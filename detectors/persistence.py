@@ -122,12 +122,25 @@ def _check_zip_crcs(path: Path) -> None:
         raise DamagedFileError(path, f"zip member {bad!r} fails its CRC-32 check")
 
 
-def read_checked(path: str | Path, *, what: str = "swift-hydra detector") -> dict[str, Any]:
+def _warn_unverified(path: Path) -> None:
+    warnings.warn(
+        f"{path} was saved by swift-hydra before files carried a SHA-256 checksum; only its zip "
+        "CRC-32s were verified. Save it again to add the checksum.",
+        UserWarning,
+        stacklevel=4,
+    )
+
+
+def read_checked(
+    path: str | Path, *, what: str = "swift-hydra detector", legacy_keys: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """Read a file written by `write_checked` (or a legacy format-1 file), verifying it first.
 
     Args:
         path: The file.
         what: Named in errors (``"not a saved {what}: PATH (reason)"``).
+        legacy_keys: Keys that identify an unversioned legacy file (a dict saved with neither
+            ``"format"`` nor ``"class"``, as the VAE once was); such a file loads with a warning.
 
     Returns:
         The state dict, with ``"format"`` and ``"class"`` keys.
@@ -144,15 +157,14 @@ def read_checked(path: str | Path, *, what: str = "swift-hydra detector") -> dic
         raise _not_ours(path, what, "empty file")
     _check_zip_crcs(path)
     outer = _torch_load(path, path, what)
+    unversioned = isinstance(outer, dict) and "format" not in outer and "class" not in outer
+    if unversioned and legacy_keys and set(legacy_keys) <= set(outer):
+        _warn_unverified(path)
+        return outer
     if not isinstance(outer, dict) or "class" not in outer or "format" not in outer:
         raise _not_ours(path, what, "no class and format recorded")
     if outer["format"] == LEGACY_FORMAT:
-        warnings.warn(
-            f"{path} was saved by swift-hydra before files carried a SHA-256 checksum; only its zip "
-            "CRC-32s were verified. Save it again to add the checksum.",
-            UserWarning,
-            stacklevel=3,
-        )
+        _warn_unverified(path)
         return outer
     if outer["format"] != FORMAT_VERSION:
         raise _not_ours(path, what, f"format {outer['format']!r}, this version reads {FORMAT_VERSION}")

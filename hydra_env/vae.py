@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from numbers import Integral, Real
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 from torch.nn import functional as F
 
+from detectors.persistence import read_checked, write_checked
 from detectors.validation import check_features, check_targets
 
 _N_LABELS = 2
@@ -73,7 +77,25 @@ class ConditionalVAE(BaseEstimator):
         net_: The trained torch module.
         n_features_in_: Number of features seen in ``fit``.
         loss_history_: Mean training loss (reconstruction + beta * KL) per epoch, across fits.
+
+    Raises:
+        InvalidParameterError: From ``fit``, before any training, for an impossible setting (a
+            ``ValueError`` naming the parameter).
     """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "latent_dim": [Interval(Integral, 1, None, closed="left")],
+        "hidden": [tuple, list],  # each width is checked in _check_params
+        "beta": [Interval(Real, 0, None, closed="left")],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_steps_per_epoch": [Interval(Integral, 1, None, closed="left"), None],
+        "anomaly_weight": [StrOptions({"balanced"}), Interval(Real, 0, None, closed="left"), None],
+        "output": [StrOptions({"sigmoid", "linear"})],
+        "random_state": [Integral],
+        "device": [str, torch.device],
+    }
 
     def __init__(
         self,
@@ -103,18 +125,14 @@ class ConditionalVAE(BaseEstimator):
 
     # ------------------------------------------------------------------ fitting
     def _check_params(self) -> None:
-        if int(self.latent_dim) < 1 or len(tuple(self.hidden)) == 0 or min(self.hidden) < 1:
+        """scikit-learn's parameter constraints, then what they cannot say: the hidden widths."""
+        self._validate_params()
+        widths = tuple(self.hidden)
+        if not widths or not all(
+            isinstance(w, Integral) and not isinstance(w, bool) and w >= 1 for w in widths
+        ):
             raise ValueError(
-                f"latent_dim and hidden widths must be positive, got {self.latent_dim}, {self.hidden}"
-            )
-        cap = getattr(self, "max_steps_per_epoch", None)
-        if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
-            raise ValueError(f"max_steps_per_epoch must be a positive integer or None, got {cap!r}")
-        if self.output not in ("sigmoid", "linear"):
-            raise ValueError(f"output must be 'sigmoid' or 'linear', got {self.output!r}")
-        if not (isinstance(self.anomaly_weight, int | float) or self.anomaly_weight in ("balanced", None)):
-            raise ValueError(
-                f"anomaly_weight must be 'balanced', a number or None, got {self.anomaly_weight!r}"
+                f"hidden must be a non-empty sequence of positive integer widths, got {self.hidden!r}"
             )
 
     def _sampling_weights(self, y: np.ndarray) -> np.ndarray:
@@ -232,24 +250,35 @@ class ConditionalVAE(BaseEstimator):
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike) -> None:
-        """Writes hyperparameters, weights and loss history (loadable with ``weights_only=True``)."""
+        """Writes hyperparameters, weights and loss history atomically, with a SHA-256 of them.
+
+        The file format is the detectors' (`detectors.persistence`): loadable with
+        ``weights_only=True``, and a file damaged later raises `detectors.DamagedFileError` on load.
+        """
         self._check_fitted()
         payload = {
+            "class": type(self).__name__,
             "params": self.get_params(deep=False),
             "n_features_in": int(self.n_features_in_),
             "loss_history": [float(v) for v in self.loss_history_],
             "state_dict": {k: v.detach().cpu() for k, v in self.net_.state_dict().items()},
         }
-        tmp = f"{os.fspath(path)}.tmp"
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
+        write_checked(payload, path, kind=type(self).__name__)
 
     @classmethod
     def load(cls, path: str | os.PathLike, device: str | None = None) -> ConditionalVAE:
-        """Reads a file written by :meth:`save` (torch ``weights_only`` loading)."""
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"no saved ConditionalVAE at {path}")
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        """Reads a file written by :meth:`save` (verified, then torch ``weights_only`` loading).
+
+        Files saved before the checksum load with a ``UserWarning``.
+
+        Raises:
+            FileNotFoundError: Nothing at ``path``.
+            DamagedFileError: The file's bytes changed after it was saved.
+            ValueError: Not a saved ConditionalVAE.
+        """
+        payload = read_checked(path, what="ConditionalVAE", legacy_keys=("params", "state_dict"))
+        if payload.get("class", cls.__name__) != cls.__name__:
+            raise ValueError(f"not a saved ConditionalVAE: {path} (holds a {payload['class']})")
         params = dict(payload["params"])
         if device is not None:
             params["device"] = device

@@ -133,3 +133,64 @@ def test_max_steps_per_epoch_caps_minibatches():
     assert len(steps) == 2 * 3 and set(steps) == {64}
     with pytest.raises(ValueError, match="max_steps_per_epoch"):
         ConditionalVAE(max_steps_per_epoch=0).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("latent_dim", 0),
+        ("latent_dim", 1.5),
+        ("epochs", 0),
+        ("epochs", -1),
+        ("batch_size", 0),
+        ("lr", 0.0),
+        ("beta", -1.0),
+        ("output", "tanh"),
+        ("anomaly_weight", "bogus"),
+        ("anomaly_weight", -2.0),
+        ("hidden", 64),
+        ("max_steps_per_epoch", 0),
+    ],
+)
+def test_impossible_settings_raise_naming_them_before_training(name, value, data):
+    vae = small(**{name: value})
+    with pytest.raises(ValueError, match=f"'{name}' parameter of ConditionalVAE"):
+        vae.fit(*data)
+    assert not hasattr(vae, "net_") and not hasattr(vae, "n_features_in_")
+
+
+@pytest.mark.parametrize("hidden", [(), (16, 0), (16.5,)])
+def test_hidden_widths_must_be_positive_integers(hidden, data):
+    with pytest.raises(ValueError, match="hidden must be a non-empty sequence of positive integer widths"):
+        small(hidden=hidden).fit(*data)
+
+
+def test_a_damaged_vae_file_raises_a_named_error(fitted, tmp_path):
+    import zipfile
+
+    from detectors import DamagedFileError
+
+    path = tmp_path / "vae.pt"
+    fitted.save(path)
+    blob = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        payload = archive.getinfo(next(n for n in archive.namelist() if n.endswith("/data/0")))
+    blob[payload.header_offset + payload.compress_size // 2 + 200] ^= 0x5A  # inside the weights' bytes
+    path.write_bytes(bytes(blob))
+    with pytest.raises(DamagedFileError, match=str(path)):
+        ConditionalVAE.load(path)
+
+
+def test_vae_files_from_before_the_checksum_load_with_a_warning(fitted, tmp_path):
+    path = tmp_path / "old.pt"
+    legacy = {  # what save() wrote before the checksum: the bare dict
+        "params": fitted.get_params(deep=False),
+        "n_features_in": int(fitted.n_features_in_),
+        "loss_history": list(fitted.loss_history_),
+        "state_dict": fitted.net_.state_dict(),
+    }
+    torch.save(legacy, path)
+    with pytest.warns(UserWarning, match="SHA-256"):
+        loaded = ConditionalVAE.load(path)
+    z = np.zeros((4, 3), dtype=np.float32)
+    np.testing.assert_array_equal(loaded.decode(z, 1), fitted.decode(z, 1))
