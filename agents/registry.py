@@ -11,7 +11,8 @@ Every policy, reinforcement-learning or not, is a :class:`GenerationPolicy`:
 
 SB3 agents come from :data:`SB3_ALGOS` (``ppo``, ``sac``, ``td3``, ``a2c``, ``ddpg`` and
 sb3-contrib's ``tqc``); the non-RL policies ``random`` and ``gradient`` live in
-:mod:`agents.policies`.
+:mod:`agents.policies`, the classic recipes that build rows without the VAE (``oversample``,
+``smote``, ``mixup``, ``nng_mix``, ``exposure``) in :mod:`agents.generators`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from agents.generators import GENERATORS
 from agents.policies import (
     GenerationPolicy,
     GradientPolicy,
@@ -41,8 +43,13 @@ SB3_ALGOS: dict[str, tuple[str, str]] = {
 }
 """SB3 algorithms: name -> (module, class)."""
 
-NON_RL_POLICIES: dict[str, type[GenerationPolicy]] = {"random": RandomPolicy, "gradient": GradientPolicy}
-"""Policies that need no reinforcement learning."""
+NON_RL_POLICIES: dict[str, type[GenerationPolicy]] = {
+    "random": RandomPolicy,
+    "gradient": GradientPolicy,
+    **GENERATORS,
+}
+"""Policies that need no reinforcement learning: the latent ones and the classic recipes
+(``oversample``, ``smote``, ``mixup``, ``nng_mix``, ``exposure``; :mod:`agents.generators`)."""
 
 OFF_POLICY = frozenset({"sac", "td3", "ddpg", "tqc"})
 """SB3 algorithms with a replay buffer."""
