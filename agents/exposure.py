@@ -9,10 +9,10 @@ them as anomalies when ``LoopOptions.exposure_weight`` > 0 (off by default), and
 ``LoopOptions.exposure_gate`` is off, only when :func:`choose_exposure_weight` finds that they help
 the detector on labeled anomalies held out by group, a stand-in for kinds never labeled.
 
-Evidence (``benchmarks/results/probes/perturbation``): on anomaly types held out of training they lift
+Evidence (``research/probes/perturbation``): on anomaly types held out of training they lift
 CatBoost + score columns on every type, but on ADBench's real anomalies the same rows cost AUC (real
 anomalies often sit close to the normal rows, inside the perturbation shell), so they are opt-in.
-The gate (``benchmarks/results/probes/holdout_gate``) keeps most of the held-out-type gain and sheds
+The gate (``research/probes/holdout_gate``) keeps most of the held-out-type gain and sheds
 most of the ADBench cost, but it does so by how often it says yes on each kind of training set, not
 by picking the right cells within one: the rows stay opt-in, gated when asked for.
 """

@@ -9,10 +9,10 @@ standard deviations, discrete features snapped to values the data takes (or the 
 learn "not a 0/1 value").
 
 Used as labels, those rows lift anomaly kinds never labeled but cost AUC on ADBench's real anomalies,
-because the booster must then call every off-manifold row an anomaly (``probes/exposure_strength``, step
+because the booster must then call every off-manifold row an anomaly (``research/probes/exposure_strength``, step
 1). Used through this column, the booster learns from the *labeled* anomalies how much to trust it. On
 the probe's cells that kept the gain and shed most of the cost (step 3); on the full tables it did not
-hold up (``probes/exposure_strength/full_tables.txt``): the gain on held-out types came from the
+hold up (``research/probes/exposure_strength/full_tables.txt``): the gain on held-out types came from the
 datasets the probe had read, and ADBench still paid. So Swift Hydra's deployment fit adds it only when
 asked (``LoopOptions.reference_column``, benchmark method ``swift_hydra_reference``); the
 no-augmentation control, which has no synthetic anomaly, never has it.

@@ -20,7 +20,7 @@ UNSUPERVISED, SUPERVISED, WEAKLY_SUPERVISED, OURS = "unsupervised", "supervised"
 
 EXPOSURE_METHOD_WEIGHT = 1.0
 """``LoopOptions.exposure_weight`` of ``swift_hydra_exposure`` and ``swift_hydra_exposure_gated``
-(``benchmarks/results/probes/perturbation``)."""
+(``research/probes/perturbation``)."""
 
 # Epochs of our Mamba detectors per budget when run alone (None = the detector's default).
 _MAMBA_EPOCHS = {"tiny": 3, "small": 10, "paper": None}
