@@ -8,10 +8,45 @@ files, so a setting has one name everywhere.
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
+from numbers import Integral, Real
 from typing import Any
 
+from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
+
 from hydra_env.rewards import DEFAULT_REWARD_WEIGHTS, REWARD_TERMS, check_reward_weights
+
+DETECTOR_CHOICES = ("mamba", "mamba_moe")
+"""Accepted values of :attr:`EnvConfig.detector`."""
+
+_POSITIVE_INT = Interval(Integral, 1, None, closed="left")
+_POSITIVE = Interval(Real, 0, None, closed="neither")
+# Type and range of every field, in scikit-learn's notation: a bad value raises InvalidParameterError
+# (a ValueError and a TypeError) "The 'FIELD' parameter of EnvConfig must be ... Got ... instead."
+_FIELD_CONSTRAINTS: dict[str, list[Any]] = {
+    "dataset": [str, os.PathLike],
+    "data_dir": [str, os.PathLike, None],
+    "la": [Real],  # the range is checked after, with the hint for unlabeled data
+    "seed": [Interval(Integral, 0, None, closed="left")],
+    "latent_dim": [_POSITIVE_INT],
+    "episode_length": [_POSITIVE_INT],
+    "action_scale": [_POSITIVE],
+    "latent_clip": [_POSITIVE],
+    "reward_weights": [dict],
+    "entropy_decay": [Interval(Real, 0, 1, closed="both")],
+    "entropy_k": [_POSITIVE_INT],
+    "vae_hidden": [tuple],
+    "vae_beta": [Interval(Real, 0, None, closed="left")],
+    "vae_epochs": [_POSITIVE_INT],
+    "vae_lr": [_POSITIVE],
+    "vae_batch_size": [_POSITIVE_INT],
+    "vae_anomaly_weight": [StrOptions({"balanced"}), Interval(Real, 0, None, closed="left"), None],
+    "detector": [StrOptions(set(DETECTOR_CHOICES))],
+    "detector_epochs": [_POSITIVE_INT],
+    "detector_kwargs": [dict],
+    "device": [str],
+}
 
 
 @dataclass
@@ -44,8 +79,9 @@ class EnvConfig:
         vae_anomaly_weight: Sampling weight of labeled anomalies in VAE training (``"balanced"``, a
             number, or ``None``). Default 10: with only a few labeled anomalies, ``"balanced"`` makes the
             label-1 decoder collapse onto them and ignore ``z``, which leaves the agent nothing to steer.
-        detector: Default detector built by the env when none is given: ``"mamba"`` or ``"mamba_moe"``.
-        detector_epochs: Training epochs of the default detector.
+        detector: Default detector built by the env when none is given: ``"mamba"`` or ``"mamba_moe"``
+            (``gym.make("SwiftHydra-v0", detector="mamba_moe")`` sets it too).
+        detector_epochs: Training epochs of the default detector (at least 1).
         detector_kwargs: Extra hyperparameters passed to the default detector's constructor.
         device: Torch device of the VAE and default detector (``"cpu"``, ``"cuda"``).
     """
@@ -73,33 +109,27 @@ class EnvConfig:
     device: str = "cpu"
 
     def __post_init__(self) -> None:
-        self.vae_hidden = tuple(int(h) for h in self.vae_hidden)
-        self.detector_kwargs = dict(self.detector_kwargs or {})
+        self.vae_hidden = _hidden_widths(self.vae_hidden)
+        if self.detector_kwargs is None:
+            self.detector_kwargs = {}
+        if isinstance(self.detector_kwargs, dict):
+            self.detector_kwargs = dict(self.detector_kwargs)
         self.reward_weights = parse_weights(self.reward_weights)
         self.validate()
 
     def validate(self) -> None:
-        """Raises ``ValueError`` naming the first bad field."""
+        """Raises ``ValueError`` naming the first bad field (of the wrong type or out of range).
+
+        Type errors are ``InvalidParameterError``, which is both a ``ValueError`` and a ``TypeError``.
+        """
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        validate_parameter_constraints(_FIELD_CONSTRAINTS, values, caller_name="EnvConfig")
         check_reward_weights(self.reward_weights)
         if not 0.0 < self.la <= 1.0:
             raise ValueError(
                 f"la must lie in (0, 1], got {self.la}: the env starts its walks from labeled anomalies "
                 "(la = 0 leaves none; use an unsupervised detector such as IForest for unlabeled data)"
             )
-        for name in ("latent_dim", "episode_length", "entropy_k", "vae_epochs", "vae_batch_size"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
-        if self.detector_epochs < 0:
-            raise ValueError(f"detector_epochs must be >= 0, got {self.detector_epochs}")
-        for name in ("action_scale", "latent_clip", "vae_lr"):
-            if not float(getattr(self, name)) > 0.0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
-        if not 0.0 <= self.entropy_decay <= 1.0:
-            raise ValueError(f"entropy_decay must lie in [0, 1], got {self.entropy_decay}")
-        if self.vae_beta < 0.0:
-            raise ValueError(f"vae_beta must be >= 0, got {self.vae_beta}")
-        if self.detector not in DETECTOR_CHOICES:
-            raise ValueError(f"unknown detector {self.detector!r}; choose one of {list(DETECTOR_CHOICES)}")
 
     @classmethod
     def from_kwargs(cls, config: EnvConfig | None = None, **overrides: Any) -> EnvConfig:
@@ -140,8 +170,16 @@ class EnvConfig:
         return (*data, self.detector, int(self.detector_epochs), repr(sorted(self.detector_kwargs.items())))
 
 
-DETECTOR_CHOICES = ("mamba", "mamba_moe")
-"""Accepted values of :attr:`EnvConfig.detector`."""
+def _hidden_widths(value: Any) -> Any:
+    """``vae_hidden`` as a tuple of ints when it is a sequence of positive integers (else unchanged).
+
+    Anything else is left for `EnvConfig.validate` to name, rather than failing inside ``int()``.
+    """
+    if not isinstance(value, (list, tuple)):
+        return value
+    if value and all(isinstance(w, Integral) and not isinstance(w, bool) and w >= 1 for w in value):
+        return tuple(int(w) for w in value)
+    raise ValueError(f"vae_hidden must be a non-empty sequence of positive integer widths, got {value!r}")
 
 
 def parse_weights(value: Any) -> dict[str, float]:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from hydra_env.config import EnvConfig
+from hydra_env.config import DETECTOR_CHOICES, EnvConfig
 from hydra_env.rewards import Reward, anomaly_probability
 from hydra_env.vae import ConditionalVAE
 
@@ -75,6 +75,30 @@ _SMALL_DETECTOR: dict[str, dict[str, Any]] = {
     "mamba": {"d_model": 16, "n_layers": 1, "max_tokens": 8},
     "mamba_moe": {"d_model": 16, "n_layers": 1, "max_tokens": 8},
 }
+
+
+def detector_argument(detector: Any, config_overrides: dict[str, Any]) -> Any:
+    """The envs' ``detector=`` argument: a detector object, or a family name for `EnvConfig.detector`.
+
+    ``gym.make("SwiftHydra-v0", detector="mamba_moe")`` reaches the env's ``detector`` argument, not
+    the `EnvConfig` field of the same name: a string is moved into ``config_overrides`` (so the
+    config validates it) and None is returned, so the env builds that family itself.
+
+    Raises:
+        TypeError: ``detector`` is neither None, a family name, nor a detector object.
+    """
+    if isinstance(detector, str):
+        config_overrides["detector"] = detector
+        return None
+    if detector is not None and not (
+        hasattr(detector, "fit")
+        and (hasattr(detector, "anomaly_proba_torch") or hasattr(detector, "predict_proba"))
+    ):
+        raise TypeError(
+            f"detector must be a detector object (with fit and predict_proba or anomaly_proba_torch) or "
+            f"a family name from {list(DETECTOR_CHOICES)}, got {type(detector).__name__}"
+        )
+    return detector
 
 
 def _is_fitted(model: Any) -> bool:

@@ -36,7 +36,7 @@ import numpy as np
 from gymnasium import spaces
 
 from hydra_env.config import EnvConfig
-from hydra_env.core import CoreAccessMixin, HydraCore, build_components
+from hydra_env.core import CoreAccessMixin, HydraCore, build_components, detector_argument
 from hydra_env.threads import on_one_thread
 
 
@@ -75,7 +75,9 @@ class SwiftHydraEnv(CoreAccessMixin, gym.Env):
         X: Optional unscaled features to split with ``config.la`` / ``config.seed`` instead of ``config.dataset``.
         y: Labels of ``X`` (1 = anomaly).
         split: Optional ready :class:`hydra_env.datasets.Split` (takes precedence over ``X``/``y``).
-        detector: Optional detector (fitted, or fitted here on the split); default: a small Mamba detector.
+        detector: Optional detector (fitted, or fitted here on the split), or a family name from
+            :data:`hydra_env.config.DETECTOR_CHOICES` (sets ``config.detector``); default: a small
+            Mamba detector.
         vae: Optional :class:`ConditionalVAE` (fitted, or fitted here); default: trained on the split.
         render_mode: ``None`` or ``"ansi"``.
         **config_overrides: Any :class:`EnvConfig` field, e.g. ``reward_weights={"miss": 1.0}``.
@@ -96,6 +98,7 @@ class SwiftHydraEnv(CoreAccessMixin, gym.Env):
         render_mode: str | None = None,
         **config_overrides: Any,
     ) -> None:
+        detector = detector_argument(detector, config_overrides)
         self.config = EnvConfig.from_kwargs(config, **config_overrides)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(

@@ -28,7 +28,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from hydra_env.config import EnvConfig
-from hydra_env.core import CoreAccessMixin, HydraCore, build_components
+from hydra_env.core import CoreAccessMixin, HydraCore, build_components, detector_argument
 from hydra_env.env import action_space_for, check_actions, observation_space_for
 from hydra_env.threads import on_one_thread
 
@@ -68,6 +68,7 @@ class SwiftHydraVectorEnv(CoreAccessMixin, VectorEnv):
             )
         self.num_envs = int(num_envs)
         self.render_mode = render_mode
+        detector = detector_argument(detector, config_overrides)
         self.config = EnvConfig.from_kwargs(config, **config_overrides)
         split, vae, detector = build_components(
             self.config, X=X, y=y, split=split, detector=detector, vae=vae
