@@ -211,6 +211,21 @@ def unseen_cell_fn(
     return fn
 
 
+def check_one_regime(store: common.ResultStore, cells: list[adbench.Cell]) -> None:
+    """Refuses cells of another label regime than the file's: the summary pairs cells by type only.
+
+    Raises:
+        ValueError: Naming both regimes and asking for another ``--out``.
+    """
+    recorded = {common.row_regime(row) for row in store.rows.values()}
+    asked = {cell.regime for cell in cells}
+    if recorded and asked - recorded:
+        raise ValueError(
+            f"{store.path} holds cells at {sorted(recorded)}, not {sorted(asked - recorded)}; "
+            "use another --out for another label regime"
+        )
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the unseen-anomaly runner's arguments to ``parser``."""
     from hydra_env.anomaly_types import KINDS
@@ -243,10 +258,14 @@ def make_cells(args: argparse.Namespace) -> list[adbench.Cell]:
     if unknown or not held_out:
         raise ValueError(f"unknown anomaly type(s) {unknown} in --held-out; choose from {list(KINDS)}")
     datasets = common.resolve_datasets(args.datasets, None if args.data_dir is None else str(args.data_dir))
-    return [
+    cells = [
         adbench.Cell(dataset, la, int(seed), method.name, held_out_type=kind, n_labeled=args.n_labeled)
         for dataset in datasets for seed in args.seeds for kind in held_out for method in methods
     ]  # fmt: skip
+    check_one_regime(
+        common.ResultStore(Path(args.out) / f"{PREFIX}_results.csv", COLUMNS, KEY_COLUMNS), cells
+    )
+    return cells
 
 
 def run(args: argparse.Namespace, cells: list[adbench.Cell] | None = None):

@@ -8,8 +8,8 @@ import csv
 import numpy as np
 import pytest
 
+from benchmarks import common, unseen
 from benchmarks import methods as method_registry
-from benchmarks import unseen
 from benchmarks.methods import Method
 
 
@@ -136,3 +136,19 @@ def test_tiny_swift_hydra_run_fills_coverage_and_the_type_summary(tmp_path, monk
     assert "| held-out type | ecod | swift_hydra | coverage swift_hydra |" in summary
     assert "| **mean over types** |" in summary and "held_out_type = global" in summary
     assert (tmp_path / "unseen_types.png").stat().st_size > 0
+
+
+def test_label_counts_and_one_regime_per_results_file(tmp_path, capsys):
+    """``--n-labeled K`` keeps exactly K seen-type labels; a file never mixes regimes (pairs are by type)."""
+    counted = unseen.unseen_split("wdbc", None, "local", None, 1, n_labeled=2)
+    assert counted.y_train.sum() == 2
+    argv = ["--datasets", "wdbc", "--methods", "iforest", "--held-out", "local", "--seeds", "1"]
+    argv += ["--out", str(tmp_path), "--no-progress"]
+    assert unseen.main([*argv, "--n-labeled", "2"]) == 0
+    rows = list(
+        common.ResultStore(tmp_path / "unseen_results.csv", unseen.COLUMNS, unseen.KEY_COLUMNS).rows.values()
+    )
+    assert [(r["la"], r["n_labeled"], r["n_labeled_anomalies"]) for r in rows] == [("", "2", "2")]
+    with pytest.raises(SystemExit) as exit_info:
+        unseen.main([*argv, "--la", "0.5"])
+    assert exit_info.value.code == 2 and "another --out" in capsys.readouterr().err
