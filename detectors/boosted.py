@@ -115,7 +115,11 @@ class BoostedDetector(_AdapterBase):
 
         :meth:`widen` then works, so several boosters can share one set of score columns (the
         deployment gate compares fits with and without synthetic rows on the same columns).
+
+        Raises:
+            InvalidParameterError: A setting breaks ``_parameter_constraints`` (named; nothing is fitted).
         """
+        self._validate_params()  # also a public entry point, not only reached through fit
         X = np.asarray(X, dtype=np.float64)
         self.scorers_ = [scorer.fit(X) for scorer in self._make_scorers()]
         if self.scorers_:

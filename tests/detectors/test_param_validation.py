@@ -71,6 +71,13 @@ def test_an_impossible_setting_raises_naming_it_before_training(cls, name, value
     assert not [attr for attr in vars(det) if attr.endswith("_") and not attr.startswith("_")]
 
 
+def test_boosted_scorer_columns_check_the_settings_too(data):
+    det = BoostedDetector(booster="nope", unsupervised=("ecod",))
+    with pytest.raises(ValueError, match="'booster' parameter of BoostedDetector"):
+        det.fit_scorers(data[0])
+    assert not hasattr(det, "scorers_")
+
+
 def test_set_params_is_checked_on_the_next_fit(data):
     det = MambaDetector(**TINY_SINGLE).fit(*data)
     det.set_params(epochs=0)
