@@ -50,11 +50,15 @@ class DamagedFileError(ValueError):
     """
 
     def __init__(self, path: str | Path, reason: str) -> None:
-        self.path = Path(path)
+        self.path, self.reason = Path(path), reason
         super().__init__(
             f"damaged file: {self.path} ({reason}); its bytes changed after it was saved, so the model "
             "in it cannot be trusted: restore the file from a copy or fit and save again"
         )
+
+    def __reduce__(self) -> tuple[type, tuple[Path, str]]:
+        # Rebuilt from (path, reason), so the error survives pickling (e.g. from a worker process).
+        return type(self), (self.path, self.reason)
 
 
 def atomic_torch_save(obj: Any, path: str | Path) -> None:

@@ -91,6 +91,14 @@ def _assert_damaged(path: Path, blob: bytes) -> None:
     assert isinstance(err.value, ValueError) and err.value.path == path
 
 
+def test_the_error_survives_pickling(tmp_path):
+    import pickle
+
+    err = pickle.loads(pickle.dumps(DamagedFileError(tmp_path / "x.pt", "payload SHA-256 mismatch")))
+    assert isinstance(err, DamagedFileError) and err.path == tmp_path / "x.pt"
+    assert "payload SHA-256 mismatch" in str(err) and str(tmp_path / "x.pt") in str(err)
+
+
 def test_intact_file_loads_and_scores_identically_without_warning(saved):
     detector, X, path = saved
     with warnings.catch_warnings():
