@@ -132,8 +132,8 @@ def test_store_ignores_torn_or_foreign_rows(tmp_path):
     with open(tmp_path / "r.csv", "a") as fh:
         fh.write("wine,0.5,1,m,unsupervised,o")  # a torn last line
     reloaded = adbench.ResultStore(tmp_path / "r.csv")
-    assert list(reloaded.rows) == [("wdbc", "0.5", "1", "m")]
-    assert reloaded.status(("wdbc", "0.5", "1", "m")) == "ok"
+    assert list(reloaded.rows) == [("wdbc", "0.5", "", "1", "m")]
+    assert reloaded.status(("wdbc", "0.5", "", "1", "m")) == "ok"
 
 
 @pytest.mark.parametrize(
