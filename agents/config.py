@@ -296,6 +296,8 @@ class TrainConfig:
         algo: Generation policy: an SB3 algorithm (``ppo``, ``sac``, ``td3``, ``a2c``, ``ddpg``,
             ``tqc``) or a non-RL policy (``random``, ``gradient``).
         la: Ratio of labeled anomalies in the training split (ADBench protocol); must be > 0.
+        n_labeled: Keep exactly this many labeled training anomalies instead of the ratio ``la`` (all
+            of them when the split has fewer); the unlabeled rest stay among the normals.
         seed: Seed of the split and of every model in the run.
         budget: Budget preset name.
         budget_overrides: Fields of the preset to change (e.g. ``{"rounds": 0}``).
@@ -317,6 +319,7 @@ class TrainConfig:
     dataset: str = "wdbc"
     algo: str = "ppo"
     la: float = 0.1
+    n_labeled: int | None = None
     seed: int = 1
     budget: str = "small"
     budget_overrides: dict[str, Any] = field(default_factory=dict)
@@ -339,6 +342,12 @@ class TrainConfig:
             )
         if not 0.0 < self.val_fraction < 0.5:
             raise ValueError(f"val_fraction must be in (0, 0.5), got {self.val_fraction}")
+        if self.n_labeled is not None and (
+            isinstance(self.n_labeled, bool) or not isinstance(self.n_labeled, int) or self.n_labeled < 1
+        ):
+            raise ValueError(
+                f"n_labeled must be a positive integer (a count of labeled anomalies), got {self.n_labeled!r}"
+            )
         if isinstance(self.options, dict):
             self.options = LoopOptions(**self.options)
         self.options.validate()

@@ -54,10 +54,11 @@ class RunDirError(ValueError):
 
 
 def default_run_dir(config: TrainConfig, root: str | Path = "runs") -> Path:
-    """``runs/<dataset>-<algo>-la<la>-s<seed>-<timestamp>``."""
+    """``runs/<dataset>-<algo>-la<la>-s<seed>-<timestamp>`` (``k<K>`` for a label count)."""
     name = Path(str(config.dataset)).stem if str(config.dataset).endswith(".npz") else str(config.dataset)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    return Path(root) / f"{name}-{config.algo}-la{config.la:g}-s{config.seed}-{stamp}"
+    labels = f"la{config.la:g}" if config.n_labeled is None else f"k{config.n_labeled}"
+    return Path(root) / f"{name}-{config.algo}-{labels}-s{config.seed}-{stamp}"
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -154,7 +155,7 @@ def prepare(config: TrainConfig, hyperparams_raw: dict[str, Any] | None = None) 
     name = str(config.dataset)
     X, y = datasets.load(config.dataset, data_dir=config.data_dir)
     preflight.check_dataset(X, y, name)
-    split = datasets.adbench_split(X, y, config.la, config.seed, name=name)
+    split = datasets.adbench_split(X, y, config.la, config.seed, name=name, n_labeled=config.n_labeled)
     preflight.check_split(split)
     warning = preflight.wide_data_warning(*split.X_train.shape, options.deploy)
     return Prepared(budget, algo_kwargs, options, hyperparams_raw, split, [warning] if warning else [])
@@ -282,7 +283,8 @@ def _summary(
     summary = {
         "dataset": str(config.dataset),
         "algo": config.algo,
-        "la": config.la,
+        "la": config.la if config.n_labeled is None else float(split.la),
+        "n_labeled": config.n_labeled,
         "seed": config.seed,
         "budget": config.budget,
         "rounds": budget.rounds,

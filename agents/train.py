@@ -404,7 +404,10 @@ def print_summary(summary: dict[str, Any]) -> None:
         rows.append(("No-augmentation control (test)", summary["test"]["control"]))
     caption, gate_rows = gate_lines(summary)
     rows += [(name, {"auc_roc": auc, "auc_pr": None}) for name, auc in gate_rows]
-    title = f"{summary['dataset']} (la={summary['la']:g}, seed={summary['seed']}, budget={summary['budget']})"
+    labels = (
+        f"la={summary['la']:g}" if summary.get("n_labeled") is None else f"K={summary['n_labeled']} labeled"
+    )
+    title = f"{summary['dataset']} ({labels}, seed={summary['seed']}, budget={summary['budget']})"
     exposure = summary.get("n_exposure_rows") or 0
     caption += f"; {exposure} outlier-exposure rows" if exposure else ""
     caption += f"; {summary['wall_seconds']:.0f} s"

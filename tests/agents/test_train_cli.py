@@ -129,3 +129,16 @@ def test_a_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
     ours, theirs = (json.loads((d / "summary.json").read_text()) for d in (killed, reference))
     assert ours["test"] == theirs["test"]
     assert ours["rounds"] == theirs["rounds"] == 3
+
+
+def test_n_labeled_keeps_exactly_k_labels(tmp_path, capsys):
+    """Issue 27: ``--n-labeled K`` trains with exactly K labeled anomalies, recorded in the summary."""
+    run_dir = tmp_path / "run"
+    argv = ["--budget", "tiny", "--rounds", "0", "--no-control", "--quiet", "--run-dir", str(run_dir)]
+    assert main([*argv, "--dataset", "wine", "--n-labeled", "4", "--val-fraction", "0.2"]) == 0
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["n_labeled"] == 4
+    # The validation part is carved out of the training split: the fit and validation labels add to K.
+    assert summary["n_labeled_anomalies"] == 4
+    assert "K=4 labeled" in capsys.readouterr().out
+    assert main(["--n-labeled", "0", "--budget", "tiny"]) == 2
