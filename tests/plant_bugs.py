@@ -28,6 +28,7 @@ TESTS = [
     "tests/hydra_env/test_reward_semantics.py",
     "tests/detectors/test_moe_routing.py",
     "tests/benchmarks/test_atomic_results.py",
+    "tests/agents/test_deploy.py",
 ]
 # name -> [(file, text, replacement)]
 BUGS: dict[str, list[tuple[str, str, str]]] = {
@@ -86,6 +87,13 @@ BUGS: dict[str, list[tuple[str, str, str]]] = {
             "hydra_env/rewards.py",
             "return 1.0 - _share_below(self.ref_logits.to(p.dtype), _logit(p))",
             "return _share_below(self.ref_logits.to(p.dtype), _logit(p))",
+        )
+    ],
+    "9-gate-always-accepts": [
+        (
+            "agents/deploy.py",
+            'helps = evidence["val_auc_with"] >= evidence["val_auc_without"] + GATE_MARGIN',
+            "helps = True",
         )
     ],
 }
