@@ -70,7 +70,16 @@ def _fit_devnet(X, y, *, seed: int, budget, n_jobs: int | None, **_: Any):
     return DevNet(random_state=seed).fit(X, y)
 
 
-def _mamba(class_name: str) -> Callable[..., Any]:
+# MoME in the runners (research/probes/mome): 10 epochs at tiny, and every row trains (no validation
+# split: early stopping on the validation loss stopped it after an epoch or two on sets with 15-50
+# labeled anomalies, where the unlabeled anomalies among the normals make that loss rise).
+_MOME_EPOCHS = {"tiny": 10, "small": 10, "paper": None}
+_MOME_SETTINGS = {"validation_fraction": 0.0}
+
+
+def _mamba(
+    class_name: str, epochs_by_budget: dict[str, int | None] = _MAMBA_EPOCHS, settings: dict | None = None
+) -> Callable[..., Any]:
     def fit(X, y, *, seed: int, budget, n_jobs: int | None, **_: Any):
         import detectors
 
@@ -81,10 +90,10 @@ def _mamba(class_name: str) -> Callable[..., Any]:
             if seed_name in params:
                 kwargs[seed_name] = seed
                 break
-        epochs = _MAMBA_EPOCHS.get(budget) if isinstance(budget, str) else None
+        epochs = epochs_by_budget.get(budget) if isinstance(budget, str) else None
         if epochs is not None and "epochs" in params:
             kwargs["epochs"] = epochs
-        return cls(**kwargs).fit(X, y)
+        return cls(**kwargs, **(settings or {})).fit(X, y)
 
     return fit
 
@@ -189,7 +198,7 @@ for _method in (
     Method(
         "mome",
         OURS,
-        _mamba("MambaMoEDetector"),
+        _mamba("MambaMoEDetector", _MOME_EPOCHS, _MOME_SETTINGS),
         "Mixture-of-Mamba-Experts detector, no generated data",
         ("detectors",),
     ),

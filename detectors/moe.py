@@ -10,6 +10,16 @@ Routing:
     first epoch. Inference is top-1 without noise and runs each expert only on its own rows, so
     its cost does not grow with K.
 
+Label-free scores (the XGBOD recipe, ``label_free_scores``):
+    k-NN distance and ECOD-style tail scores of the standardised row (`detectors.scores`, torch ops
+    on buffers learned from the training rows, so the hot path stays in torch and differentiable).
+    With ``score_inputs="skip"`` (default) a learned linear map of them (zero at init) is added to
+    the routed logit, outside the experts, so they cost no Mamba token; ``"tokens"`` gives each
+    expert one more token per score instead, ``"both"`` does both. Opt-in (default ``()``): on the
+    probe's 8 ADBench sets at la = 0.1 (``research/probes/mome``) the skip path lifted a 3-epoch
+    MoME by 2.4 AUC points but little once it trains 10 epochs on every row, and its batch-1 cost
+    (k-NN + ECOD ops) broke the 0.73x latency target of ``benchmarks.detector_speed``.
+
 Choosing K (``n_experts="auto"``):
     KMeans (k = 2 .. ``max_experts``) on the standardised training rows (at most 2000 sampled);
     K is the k with the best silhouette score if that score is at least ``MIN_SILHOUETTE``,
@@ -31,6 +41,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from torch import nn
 
 from detectors.base import TRAINING_CONSTRAINTS, BaseTorchDetector
+from detectors.scores import LABEL_FREE_SCORES, LabelFreeScores, reference_indices
 from detectors.single import MambaBackbone
 from detectors.tokens import Standardize
 
@@ -60,6 +71,32 @@ def choose_n_experts(X_std: np.ndarray, max_experts: int, seed: int) -> tuple[in
     return best_k, best_model
 
 
+class MoMEExpert(MambaBackbone):
+    """A `MambaBackbone` whose input row may carry ``n_scores`` label-free scores after its features.
+
+    Each score becomes one more token, ``score_s * w_s + pos_s`` (as a patch-1 feature token), after
+    the feature tokens; with ``n_scores = 0`` it is exactly `MambaBackbone`.
+    """
+
+    def __init__(self, n_features: int, n_scores: int = 0, **backbone: Any) -> None:
+        super().__init__(n_features, **backbone)
+        self.n_features, self.n_scores = n_features, n_scores
+        if n_scores:
+            d_model = backbone["d_model"]
+            self.score_weight = nn.Parameter(torch.randn(n_scores, d_model))
+            self.score_position = nn.Parameter(torch.randn(n_scores, d_model) * 0.02)
+
+    def forward(self, u: torch.Tensor) -> torch.Tensor:
+        """``(n, n_features + n_scores)`` standardised rows and scores -> ``(n,)`` logits."""
+        if not self.n_scores:
+            return super().forward(u)
+        z, s = u[:, : self.n_features], u[:, self.n_features :]
+        h = torch.cat([self.tokenizer(z), s[:, :, None] * self.score_weight + self.score_position], dim=1)
+        for norm, layer in zip(self.norms, self.layers, strict=True):
+            h = h + layer(norm(h))
+        return self.head(self.final_norm(h).mean(dim=1)).squeeze(-1)
+
+
 class MoMENetwork(nn.Module):
     """Standardisation -> gate MLP -> top-1 of K `MambaBackbone` experts -> logit.
 
@@ -78,6 +115,10 @@ class MoMENetwork(nn.Module):
         range_margin: float = 0.5,
         range_weight: float = 1.0,
         gate_activation: str = "gelu_tanh",
+        scores: tuple[str, ...] = (),
+        score_inputs: str = "tokens",
+        reference_rows: int = 0,
+        knn_k: int = 5,
         **expert: Any,
     ) -> None:
         super().__init__()
@@ -92,7 +133,33 @@ class MoMENetwork(nn.Module):
             GATE_ACTIVATIONS[gate_activation](),
             nn.Linear(gate_hidden, n_experts),
         )
-        self.experts = nn.ModuleList(MambaBackbone(n_features, **expert) for _ in range(n_experts))
+        # No score module (and no state_dict keys) without scores: files saved before it load unchanged.
+        self.scores = (
+            LabelFreeScores(n_features, scores, reference_rows=max(reference_rows, 1), k=knn_k)
+            if scores
+            else None
+        )
+        n_scores = len(scores)
+        self.score_tokens = n_scores if score_inputs in ("tokens", "both") else 0
+        self.score_skip = (
+            nn.Linear(n_scores, 1, bias=False) if score_inputs in ("skip", "both") and n_scores else None
+        )
+        if self.score_skip is not None:
+            nn.init.zeros_(self.score_skip.weight)
+        self.experts = nn.ModuleList(
+            MoMEExpert(n_features, self.score_tokens, **expert) for _ in range(n_experts)
+        )
+
+    def _inputs(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Raw rows -> (standardised rows for the gate, expert inputs, logit offset outside the experts)."""
+        z = self.standardize(x)
+        offset = self.standardize.range_score(x)
+        if self.scores is None:
+            return z, z, offset
+        s = self.scores(z)
+        if self.score_skip is not None:
+            offset = offset + self.score_skip(s).squeeze(-1)
+        return z, (torch.cat([z, s], dim=1) if self.score_tokens else z), offset
 
     def gate_logits(self, z: torch.Tensor) -> torch.Tensor:
         """Clean gate logits ``(n, K)`` of standardised rows (the `gate` MLP, without per-module hooks)."""
@@ -109,27 +176,28 @@ class MoMENetwork(nn.Module):
 
         The out-of-range score (`detectors.tokens.Standardize.range_score`) is added to the routed logit.
         """
-        return self._routed_logits(self.standardize(x)) + self.standardize.range_score(x)
+        z, u, offset = self._inputs(x)
+        return self._routed_logits(z, u) + offset
 
-    def _routed_logits(self, z: torch.Tensor) -> torch.Tensor:
+    def _routed_logits(self, z: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
         if self.n_experts == 1:
-            return self.experts[0](z)
+            return self.experts[0](u)
         if z.shape[0] == 1:  # the env's hot path: one argmax, one expert, no gather/scatter
             gate_logits = self.gate_logits(z)
             k = int(gate_logits.argmax())
-            return self.experts[k](z) * torch.softmax(gate_logits, dim=-1)[:, k]
+            return self.experts[k](u) * torch.softmax(gate_logits, dim=-1)[:, k]
         choice, gate_prob = self.route(z)
         order = torch.argsort(choice)
         counts = torch.bincount(choice, minlength=self.n_experts).tolist()
-        parts = [self.experts[k](rows) for k, rows in enumerate(z[order].split(counts)) if counts[k]]
+        parts = [self.experts[k](rows) for k, rows in enumerate(u[order].split(counts)) if counts[k]]
         return torch.cat(parts)[torch.argsort(order)] * gate_prob
 
     def training_forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Noisy top-1 routing: returns (logits, load-balancing loss, clean gate logits)."""
-        z, range_score = self.standardize(x), self.standardize.range_score(x)
+        z, u, range_score = self._inputs(x)
         gate_logits = self.gate_logits(z)
         if self.n_experts == 1:
-            return self.experts[0](z) + range_score, gate_logits.new_zeros(()), gate_logits
+            return self.experts[0](u) + range_score, gate_logits.new_zeros(()), gate_logits
         noisy = gate_logits + self.gate_noise * torch.randn_like(gate_logits)
         choice = noisy.argmax(dim=-1)
         gate_prob = torch.softmax(noisy, dim=-1).gather(1, choice[:, None]).squeeze(1)
@@ -137,7 +205,7 @@ class MoMENetwork(nn.Module):
         for k in range(self.n_experts):
             rows = (choice == k).nonzero().squeeze(1)
             if rows.numel():
-                logits = logits.index_put((rows,), self.experts[k](z[rows]))
+                logits = logits.index_put((rows,), self.experts[k](u[rows]))
         routed_share = torch.bincount(choice, minlength=self.n_experts).float() / z.shape[0]
         balance = self.n_experts * (routed_share * torch.softmax(gate_logits, dim=-1).mean(0)).sum()
         return logits * gate_prob + range_score, balance, gate_logits
@@ -163,6 +231,11 @@ class MambaMoEDetector(BaseTorchDetector):
         teacher: Optional fitted `MambaDetector` (or any detector with ``decision_function``) to
             distil from: its sigmoid scores are soft targets on the training rows.
         distill_weight: Weight of the distillation loss.
+        label_free_scores: Names from `detectors.scores.LABEL_FREE_SCORES` computed on every row
+            (empty: none; see the module docstring).
+        score_inputs: How the scores enter: ``"skip"`` (a linear term on the logit), ``"tokens"``
+            (one token per score in each expert) or ``"both"``.
+        reference_rows: At most this many training rows labeled 0 form the k-NN reference.
         validation_fraction, patience, calibration, contamination, random_state, device, verbose:
             As `MambaDetector`.
 
@@ -179,6 +252,9 @@ class MambaMoEDetector(BaseTorchDetector):
         "router_prior_weight": [Interval(Real, 0, None, closed="left")],
         "teacher": [HasMethods(["decision_function"]), None],
         "distill_weight": [Interval(Real, 0, None, closed="left")],
+        "label_free_scores": [tuple, list],  # names checked against LABEL_FREE_SCORES on fit
+        "score_inputs": [StrOptions({"tokens", "skip", "both"})],
+        "reference_rows": [Interval(Integral, 2, None, closed="left")],
     }
 
     def __init__(
@@ -203,6 +279,9 @@ class MambaMoEDetector(BaseTorchDetector):
         router_prior_weight: float = 0.1,
         teacher: Any = None,
         distill_weight: float = 0.5,
+        label_free_scores: tuple[str, ...] = (),
+        score_inputs: str = "skip",
+        reference_rows: int = 1024,
         validation_fraction: float = 0.2,
         patience: int = 4,
         calibration: str = "sigmoid",
@@ -232,6 +311,9 @@ class MambaMoEDetector(BaseTorchDetector):
         self.router_prior_weight = router_prior_weight
         self.teacher = teacher
         self.distill_weight = distill_weight
+        self.label_free_scores = label_free_scores
+        self.score_inputs = score_inputs
+        self.reference_rows = reference_rows
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.calibration = calibration
@@ -256,6 +338,9 @@ class MambaMoEDetector(BaseTorchDetector):
             range_margin=self.range_margin,
             range_weight=self.range_weight,
             gate_activation=config.get("gate_activation", "gelu"),
+            scores=tuple(config.get("scores", ())),
+            score_inputs=config.get("score_inputs", "tokens"),
+            reference_rows=config.get("reference_rows", 0),
             d_model=self.d_model,
             n_layers=self.n_layers,
             d_state=self.d_state,
@@ -279,7 +364,18 @@ class MambaMoEDetector(BaseTorchDetector):
             kmeans,
             (X.mean(axis=0), np.where(X.std(axis=0) > 1e-8, X.std(axis=0), 1.0)),
         )
-        return {"n_features": X.shape[1], "n_experts": k, "gate_activation": DEFAULT_GATE_ACTIVATION}
+        config = {"n_features": X.shape[1], "n_experts": k, "gate_activation": DEFAULT_GATE_ACTIVATION}
+        names = tuple(self.label_free_scores)
+        unknown = [name for name in names if name not in LABEL_FREE_SCORES]
+        if unknown:
+            raise ValueError(f"unknown label-free score(s) {unknown}; choose from {list(LABEL_FREE_SCORES)}")
+        if names:
+            # y holds a labeled anomaly; with fewer than 2 rows labeled 0 the reference takes every row.
+            y_ref = y if (y == 0).sum() >= 2 else np.zeros_like(y)
+            ref = reference_indices(y_ref, self.reference_rows, seed)
+            config |= {"scores": list(names), "score_inputs": self.score_inputs, "reference_rows": len(ref)}
+            self._score_fit = (X, ref)
+        return config
 
     def _row_targets(self, X_train: np.ndarray, warm: bool) -> dict[str, torch.Tensor]:
         targets: dict[str, torch.Tensor] = {}
@@ -292,6 +388,16 @@ class MambaMoEDetector(BaseTorchDetector):
             scores = self.teacher.decision_function(X_train)
             targets["teacher"] = torch.sigmoid(torch.as_tensor(scores, dtype=torch.float32))
         self._kmeans = None  # only needed for this fit
+        score_fit = getattr(self, "_score_fit", None)
+        if not warm and score_fit is not None:  # after `Standardize.fit`: the scores see what the experts see
+            X, ref = score_fit
+            net = self.network_
+            with torch.no_grad():
+                z = net.standardize(
+                    torch.as_tensor(X, dtype=torch.float32, device=net.standardize.mean.device)
+                )
+                net.scores.fit(z, ref)
+        self._score_fit = None
         return targets
 
     def _batch_loss(

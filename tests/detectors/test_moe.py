@@ -143,11 +143,11 @@ def test_batch_one_path_routes_top1_and_stays_differentiable(blob_moe, blobs):
     net = blob_moe.network_
     rows = torch.as_tensor(X[::53], dtype=torch.float32)
     with torch.no_grad():
-        z = net.standardize(rows)
+        z, u, offset = net._inputs(rows)  # offset: range score + label-free score term
         choice, gate_prob = net.route(z)
         batched = net(rows)
         for i in range(len(rows)):
-            expected = net.experts[int(choice[i])](z[i : i + 1]) * gate_prob[i]
+            expected = net.experts[int(choice[i])](u[i : i + 1]) * gate_prob[i] + offset[i]
             np.testing.assert_allclose(net(rows[i : i + 1]).numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
             np.testing.assert_allclose(net(rows[i : i + 1]).numpy(), batched[i : i + 1].numpy(), atol=1e-5)
     x = rows[:1].clone().requires_grad_(True)

@@ -21,12 +21,15 @@ def routed(blobs):
 
 
 def _expert_outputs(detector: MambaMoEDetector, X: np.ndarray) -> np.ndarray:
-    """``(n_experts, n)``: every expert's gated logit of every row, computed expert by expert."""
+    """``(n_experts, n)``: every expert's gated logit of every row, computed expert by expert, plus the
+    terms outside the experts (range score and label-free score term)."""
     net = detector.network_
     with torch.inference_mode():
-        z = net.standardize(torch.as_tensor(X, dtype=torch.float32))
+        z, u, offset = net._inputs(torch.as_tensor(X, dtype=torch.float32))
         gate = torch.softmax(net.gate(z), dim=-1)
-        return np.stack([(net.experts[k](z) * gate[:, k]).double().numpy() for k in range(N_EXPERTS)])
+        return np.stack(
+            [(net.experts[k](u) * gate[:, k] + offset).double().numpy() for k in range(N_EXPERTS)]
+        )
 
 
 def test_rows_are_routed_to_several_experts(routed):

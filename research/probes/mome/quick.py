@@ -1,0 +1,102 @@
+"""Quick MoME probe: fit variants on 8 ADBench sets x seeds 1-3 at la = 0.1, record test AUC-ROC and fit seconds.
+
+    python -m research.probes.mome.quick VARIANT [VARIANT ...]     # runs the cells not yet in results/VARIANT.jsonl
+    python -m research.probes.mome.quick --list
+
+One process, one torch thread (the runner's n_jobs=1). Resumable: a (dataset, seed) already in a
+variant's JSONL is skipped. ``catboost`` is the ADBench runner's own method (library defaults,
+n_jobs=1); ``base`` is exactly what the runner's ``mome`` method fitted at ``--budget tiny`` before
+this probe (``MambaMoEDetector(random_state=seed, epochs=3)``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.metrics import roc_auc_score
+
+from hydra_env.datasets import adbench_split, load
+
+DD = "/work/shared/datasets/adbench/Classical"
+OUT = Path(__file__).resolve().parent / "results"
+DATASETS = (
+    "4_breastw", "6_cardio", "12_fault", "23_mammography",
+    "35_SpamBase", "38_thyroid", "41_Waveform", "46_WPBC",
+)  # fmt: skip
+SEEDS = (1, 2, 3)
+LA = 0.1
+
+# name -> MambaMoEDetector kwargs (random_state=seed, device="cpu" added); "catboost" is special.
+# label_free_scores=() pins the variants that ran before the scores became the default.
+VARIANTS: dict[str, dict] = {
+    "base": {"epochs": 3, "label_free_scores": ()},
+    "e10": {"epochs": 10, "label_free_scores": ()},
+    "e30s10": {"epochs": 30, "max_steps_per_epoch": 10, "label_free_scores": ()},
+    "s_tok": {"epochs": 3, "label_free_scores": ("knn", "ecod"), "score_inputs": "tokens"},
+    "s_skip": {"epochs": 3, "label_free_scores": ("knn", "ecod"), "score_inputs": "skip"},
+    "s_both": {"epochs": 3, "label_free_scores": ("knn", "ecod"), "score_inputs": "both"},
+    "e10_nv": {"epochs": 10, "validation_fraction": 0.0, "label_free_scores": ()},
+    "sk_e10": {"epochs": 10, "label_free_scores": ("knn", "ecod"), "score_inputs": "skip"},
+    "sk_e10_nv": {
+        "epochs": 10, "label_free_scores": ("knn", "ecod"), "score_inputs": "skip", "validation_fraction": 0.0,
+    },
+}
+
+
+def fit_variant(name: str, X, y, seed: int):
+    if name == "catboost":
+        from benchmarks.methods import METHODS
+
+        return METHODS["catboost"].fit(X, y, seed=seed, budget=None, n_jobs=1)
+    if name.startswith("method:"):  # the runner's method as it is now, at budget tiny
+        from benchmarks.methods import METHODS
+
+        return METHODS[name.split(":", 1)[1]].fit(X, y, seed=seed, budget="tiny", n_jobs=1)
+    from detectors import MambaMoEDetector
+
+    return MambaMoEDetector(random_state=seed, device="cpu", **VARIANTS[name]).fit(X, y)
+
+
+def run(name: str) -> None:
+    OUT.mkdir(exist_ok=True)
+    path = OUT / f"{name.replace(':', '_')}.jsonl"
+    done = set()
+    if path.exists():
+        done = {(r["dataset"], r["seed"]) for r in map(json.loads, path.read_text().splitlines())}
+    for ds in DATASETS:
+        X, y = load(f"{ds}.npz", data_dir=DD)
+        for seed in SEEDS:
+            if (ds, seed) in done:
+                continue
+            split = adbench_split(X, y, LA, seed)
+            start = time.perf_counter()
+            det = fit_variant(name, split.X_train, split.y_train, seed)
+            fit_s = time.perf_counter() - start
+            start = time.perf_counter()
+            scores = np.asarray(det.decision_function(split.X_test), dtype=np.float64)
+            pred_s = time.perf_counter() - start
+            row = {
+                "variant": name, "dataset": ds, "seed": seed,
+                "auc_roc": float(roc_auc_score(split.y_test, scores)),
+                "fit_seconds": fit_s, "predict_seconds": pred_s,
+                "n_train": len(split.y_train), "n_labeled": int(split.y_train.sum()),
+            }  # fmt: skip
+            if hasattr(det, "n_experts_"):
+                row["n_experts"] = det.n_experts_
+            with path.open("a") as fh:
+                fh.write(json.dumps(row) + "\n")
+            print(f"{name} {ds} {seed} auc={row['auc_roc']:.4f} fit={fit_s:.1f}s", flush=True)
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(1)
+    if sys.argv[1:] == ["--list"]:
+        print("\n".join(["catboost", *VARIANTS]))
+        sys.exit()
+    for variant in sys.argv[1:]:
+        run(variant)
