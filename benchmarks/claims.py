@@ -84,6 +84,81 @@ def adbench_checks(rows: Rows, method: str = "swift_hydra") -> list[Check]:
     return [Check(table, c, t, m, ok) for (c, t), (m, ok) in zip(ADBENCH_CLAIMS, values, strict=True)]
 
 
+# ----------------------------------------------------------------------------------------------- label counts
+LABEL_REGIMES = ("K=1", "K=3", "la=0.1")
+LABEL_CLAIMS = (
+    ("`swift_hydra` − control (AUC points); datasets more than 1 point below", ">= −0.10; <= 2"),
+    ("`swift_hydra` − `catboost`, mean over datasets (AUC points)", ">= 0"),
+)
+
+
+def _regime_means(rows: Rows, regime: str, methods: Sequence[str]) -> dict[str, tuple[float, int]] | None:
+    """``{method: (mean AUC-ROC over datasets, datasets)}`` on the (dataset, seed) cells all completed."""
+    cells = adbench_report._cells(rows, "auc_roc").get(regime, {})
+    if not all(m in cells for m in methods):
+        return None
+    keys = sorted(set.intersection(*(set(cells[m]) for m in methods)))
+    if not keys:
+        return None
+    per = {m: adbench_report._by_dataset(cells[m], keys) for m in methods}
+    return {m: (float(np.mean(list(v.values()))), len(v)) for m, v in per.items()}
+
+
+def label_count_checks(rows: Rows) -> list[Check]:
+    """Issue 27: the default does no harm and is at least CatBoost, at 1 and 3 labels and at la 0.1."""
+    out: list[Check] = []
+    gains = {g["regime"]: g for g in adbench_report.gain_table(rows) if g["method"] == "swift_hydra"}
+    for regime in LABEL_REGIMES:
+        table = f"ADBench, {regime}"
+        gain, means = gains.get(regime), _regime_means(rows, regime, ("swift_hydra", "catboost"))
+        if gain is None or means is None:
+            out += _missing(table, LABEL_CLAIMS)
+            continue
+        diff = 100 * gain["diff"]
+        vs = 100 * (means["swift_hydra"][0] - means["catboost"][0])
+        out += [
+            Check(table, LABEL_CLAIMS[0][0], LABEL_CLAIMS[0][1],
+                  f"{diff:+.2f}; {gain['harmed']} ({gain['datasets']} datasets)", diff >= -0.1 and gain["harmed"] <= 2),
+            Check(table, LABEL_CLAIMS[1][0], LABEL_CLAIMS[1][1],
+                  f"{vs:+.2f} ({means['catboost'][1]} datasets)", vs >= 0),
+        ]  # fmt: skip
+    return out
+
+
+# ----------------------------------------------------------------------------------------------- MoME
+MOME_CLAIMS = (
+    ("`mome` − `catboost`, la 0.1 (AUC points)", ">= −0.50"),
+    ("`mome` − `catboost`, la 1.0 (AUC points)", ">= −0.50"),
+    ("`mome` − `devnet`, la 0.1 (AUC points)", ">= 0"),
+    ("`mome` fit seconds / `catboost`'s, la 0.1 (same cells)", "<= 3"),
+)
+
+
+def mome_checks(rows: Rows) -> list[Check]:
+    """Issue 28: the Mixture of Mamba Experts against CatBoost and DevNet, and what its fit costs."""
+    table = "ADBench, MoME"
+    pairs = (("la=0.1", "catboost"), ("la=1", "catboost"), ("la=0.1", "devnet"))
+    values: list[tuple[str, bool | None]] = []
+    for regime, other in pairs:
+        means = _regime_means(rows, regime, ("mome", other))
+        if means is None:
+            values.append(("–", None))
+            continue
+        vs = 100 * (means["mome"][0] - means[other][0])
+        values.append(
+            (f"{vs:+.2f} ({means[other][1]} datasets)", vs >= (-0.5 if other == "catboost" else 0.0))
+        )
+    cost = _regime_means(
+        [r | {"auc_roc": r.get("fit_seconds", "")} for r in rows], "la=0.1", ("mome", "catboost")
+    )
+    if cost is None:
+        values.append(("–", None))
+    else:
+        ratio = cost["mome"][0] / cost["catboost"][0]
+        values.append((f"{ratio:.2f}x", ratio <= 3.0))
+    return [Check(table, c, t, m, ok) for (c, t), (m, ok) in zip(MOME_CLAIMS, values, strict=True)]
+
+
 # ----------------------------------------------------------------------------------------------- unseen
 UNSEEN_CLAIMS = (
     ("`swift_hydra` − `catboost`, mean over held-out types (AUC points)", ">= 0"),
@@ -147,6 +222,8 @@ def policy_checks(rows: Rows) -> list[Check]:
 # ----------------------------------------------------------------------------------------------- report
 TABLES: dict[str, tuple[str, Callable[[Rows], list[Check]]]] = {
     "adbench": ("adbench/adbench_results.csv", adbench_checks),
+    "label counts": ("adbench/adbench_results.csv", label_count_checks),
+    "mome": ("adbench/adbench_results.csv", mome_checks),
     "unseen": ("unseen/unseen_results.csv", unseen_checks),
     "policies": ("policies/policies_results.csv", policy_checks),
 }
@@ -157,9 +234,12 @@ def checks(results: Path) -> list[Check]:
     from benchmarks.report import load_rows
 
     out: list[Check] = []
+    loaded: dict[Path, Rows] = {}
     for relative, judge in TABLES.values():
         path = Path(results) / relative
-        out += judge(load_rows(path)) if path.is_file() else judge([])
+        if path.is_file() and path not in loaded:
+            loaded[path] = load_rows(path)
+        out += judge(loaded.get(path, []))
     return out
 
 

@@ -99,9 +99,9 @@ def test_policy_targets():
 
 def test_missing_tables_give_no_data_not_a_pass(tmp_path):
     found = claims.checks(tmp_path)
-    assert len(found) == 9 and set(_verdicts(found)) == {"no data"}
+    assert len(found) == 19 and set(_verdicts(found)) == {"no data"}
     text = claims.markdown(found, command="cmd", commit="abc")
-    assert "Verdicts: 0 met, 0 not met, 9 no data." in text
+    assert "Verdicts: 0 met, 0 not met, 19 no data." in text
 
 
 def test_cli_writes_the_scorecard_and_names_a_missing_folder(tmp_path, capsys):
@@ -119,7 +119,7 @@ def test_the_committed_tables_are_all_judged():
     if not all(path.is_file() for path in needed):
         pytest.skip("the committed result CSVs and scorecard are not in this checkout")
     found = claims.checks(results)
-    assert len(found) == 9 and "no data" not in _verdicts(found)
+    assert len(found) == 19 and "no data" not in _verdicts(found)
     # The committed scorecard is not stale: its tables are what the committed CSVs give today.
     fresh = claims.markdown(found, command="", commit="", extra=claims.variant_lines(results))
     committed = (results / claims.OUT_FILE).read_text()
@@ -135,3 +135,41 @@ def test_swift_hydra_bench_claims_runs_the_scorecard(tmp_path):
     assert cli.main(["bench", "claims", "--results", str(tmp_path), "--out", str(out)]) == 0
     assert "| ADBench, la 0.1 |" in out.read_text()
     assert sys.argv[0] == program  # the delegating command line leaves the caller's argv as it was
+
+
+def _regimes(sh_minus_control: float, sh_minus_catboost: float) -> list[dict[str, str]]:
+    rows = []
+    for la, k in (("0.1", ""), ("", "1"), ("", "3")):
+        for d in DATASETS[:4]:
+            for seed in (1, 2):
+                labels = {"la": la, "n_labeled": k}
+                rows.append(_method_row(d, seed, "swift_hydra_control", 0.8, **labels))
+                rows.append(_method_row(d, seed, "swift_hydra", 0.8 + sh_minus_control, **labels))
+                rows.append(
+                    _method_row(d, seed, "catboost", 0.8 + sh_minus_control - sh_minus_catboost, **labels)
+                )
+    return rows
+
+
+def test_label_count_targets_are_judged_per_regime():
+    found = claims.label_count_checks(_regimes(0.0, 0.01))
+    assert [c.table for c in found] == [f"ADBench, {r}" for r in claims.LABEL_REGIMES for _ in range(2)]
+    assert _verdicts(found) == ["met"] * 6
+    worse = claims.label_count_checks(_regimes(-0.02, -0.01))
+    assert _verdicts(worse) == ["not met"] * 6 and worse[0].measured.startswith("-2.00; 4 (4 datasets)")
+    missing = claims.label_count_checks([r for r in _regimes(0.0, 0.0) if r["n_labeled"] != "3"])
+    assert _verdicts(missing)[2:4] == ["no data", "no data"]
+
+
+def test_mome_targets_read_means_and_the_fit_cost_on_shared_cells():
+    rows = []
+    for la in ("0.1", "1"):
+        for d in DATASETS[:4]:
+            for seed in (1, 2):
+                rows.append(_method_row(d, seed, "mome", 0.90, la=la, fit_seconds="6"))
+                rows.append(_method_row(d, seed, "catboost", 0.904, la=la, fit_seconds="3"))
+                rows.append(_method_row(d, seed, "devnet", 0.91, la=la, fit_seconds="1"))
+    found = claims.mome_checks(rows)
+    assert _verdicts(found) == ["met", "met", "not met", "met"]
+    assert found[0].measured.startswith("-0.40") and found[3].measured == "2.00x"
+    assert _verdicts(claims.mome_checks([])) == ["no data"] * 4
