@@ -2,7 +2,9 @@
 
 Terms (:data:`REWARD_TERMS`): ``miss`` (the detector's miss, as a rank among the normal rows),
 ``novelty`` (how unusual the row is among the normal rows), ``entropy`` (k-NN entropy gain of the
-anomaly set, decaying per round) and ``miss_proba`` (the paper's calibrated ``1 - P(anomaly)``).
+anomaly set, decaying per round), ``miss_proba`` (the paper's calibrated ``1 - P(anomaly)``), and
+``value`` / ``value_unseen`` (the first-order held-out AUC gain of a cross-fitted proxy detector if the
+row joined its fit; :mod:`hydra_env.value`).
 Everything works on batches of torch tensors, so the single env, the batched vector env, the
 ``gradient`` policy and the top-l selection share one definition and one hot path.
 """
@@ -398,3 +400,7 @@ class Reward:
             picked.append(best)
             gain.points = torch.cat([gain.points, x[best : best + 1]])
         return np.asarray(picked, dtype=np.int64)
+
+
+# The value terms live in their own module (``value``, ``value_unseen``); importing it registers them.
+from hydra_env import value as _value  # noqa: E402, F401

@@ -23,14 +23,21 @@ from agents.experiment import run
 from agents.loop import auc_scores, carve_validation
 from detectors.boosted import BoostedDetector
 from hydra_env import SwiftHydraEnv, SwiftHydraVectorEnv, datasets
+from hydra_env.core import REFERENCE_NORMALS
+from hydra_env.rewards import DEFAULT_REWARD_WEIGHTS
+from hydra_env.value import ValueTerm
 
 pytestmark = pytest.mark.invariant
 
 # The gate off: every kept row must then reach the deployment fit (with the gate on, a rejected set would
 # make "the deployment ignores the kept rows" indistinguishable from a correct run).
+# The value terms are on (beside the default reward) so that their rows can be checked too.
 CONFIG = TrainConfig(
     dataset="wdbc", budget="tiny", seed=1, la=0.1, control=True, progress=False,
-    options=LoopOptions(synthetic_gate=False),
+    options=LoopOptions(
+        synthetic_gate=False,
+        env_kwargs={"reward_weights": {**DEFAULT_REWARD_WEIGHTS, "value": 0.5, "value_unseen": 0.5}},
+    ),
 )  # fmt: skip
 
 
@@ -53,6 +60,7 @@ class Spied:
     split: Any
     fits: list[FitCall] = field(default_factory=list)
     envs: list[Any] = field(default_factory=list)
+    value_terms: list[Any] = field(default_factory=list)
 
     def fits_of(self, detector: Any) -> list[FitCall]:
         return [c for c in self.fits if c.detector is detector]
@@ -88,15 +96,17 @@ def spied(tmp_path_factory) -> Spied:
     run_dir = tmp_path_factory.mktemp("invariant-run")
     fits: list[FitCall] = []
     envs: list[Any] = []
+    value_terms: list[Any] = []
     with pytest.MonkeyPatch.context() as mp:
         for cls in (detectors.MambaDetector, detectors.MambaMoEDetector, BoostedDetector):
             _spy_fit(mp, cls, fits)
         for cls in (SwiftHydraEnv, SwiftHydraVectorEnv):
             _spy_env(mp, cls, envs)
+        _spy_env(mp, ValueTerm, value_terms)  # value and value_unseen (a subclass), wherever built
         summary = run(CONFIG, run_dir)
     X, y = datasets.load(CONFIG.dataset)
     split = datasets.adbench_split(X, y, CONFIG.la, CONFIG.seed, name=CONFIG.dataset)
-    return Spied(run_dir, summary, split, fits, envs)
+    return Spied(run_dir, summary, split, fits, envs, value_terms)
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -133,6 +143,16 @@ def _assert_same_rows(X, y, X_expected, y_expected, what: str) -> None:
     np.testing.assert_allclose(
         _as_multiset(X, y), _as_multiset(X_expected, y_expected), rtol=0, atol=1e-6, err_msg=what
     )
+
+
+def _assert_rows_among(X, X_allowed, what: str) -> None:
+    """Every row of ``X`` is a row of ``X_allowed``, counting duplicates (a sub-multiset), in float32."""
+    allowed: dict[bytes, int] = {}
+    for row in np.asarray(X_allowed, dtype=np.float32):
+        allowed[row.tobytes()] = allowed.get(row.tobytes(), 0) + 1
+    for row in np.asarray(X, dtype=np.float32):
+        assert allowed.get(row.tobytes(), 0) > 0, f"{what}: a row outside the allowed rows"
+        allowed[row.tobytes()] -= 1
 
 
 def _with_kept(X: np.ndarray, y: np.ndarray, kept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -183,6 +203,24 @@ def test_env_sees_only_the_fit_part_never_validation_or_test_rows(spied):
         seen = env.split
         _assert_same_rows(seen.X_train, seen.y_train, X_fit, y_fit, "the env's rows")
         assert len(seen.X_test) == 0, "the env holds test rows"
+
+
+def test_value_terms_are_built_only_from_the_env_fit_rows(spied):
+    """The value terms' proxies fit and hold out the env's fit rows (+ kept rows), never validation/test rows."""
+    assert {type(t).name for t in spied.value_terms} == {"value", "value_unseen"}, "no value term was built"
+    X_fit, y_fit, X_val, _ = carve_validation(
+        spied.split.X_train, spied.split.y_train, CONFIG.val_fraction, CONFIG.seed
+    )
+    kept, _ = spied.kept()
+    fit_normals = X_fit[y_fit == 0]
+    for term in spied.value_terms:
+        rows = term.rows()
+        _assert_same_rows(rows["anomalies"], None, X_fit[y_fit == 1], None, f"{term.name}: labeled anomalies")
+        _assert_rows_among(rows["normals"], fit_normals, f"{term.name}: normals")
+        assert len(rows["normals"]) == min(len(fit_normals), REFERENCE_NORMALS)
+        _assert_rows_among(rows["kept"], kept, f"{term.name}: kept rows")
+    # The loop's env: its value terms were told of every kept row.
+    assert any(len(t.rows()["kept"]) == len(kept) > 0 for t in spied.value_terms)
 
 
 def test_summary_test_metrics_equal_the_saved_detectors_on_the_test_split(spied):
