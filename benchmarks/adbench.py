@@ -154,11 +154,11 @@ def adbench_cell_fn(
 def run_cells(
     cells: Iterable[Cell], fn: Callable[[Cell], dict], store: ResultStore, *, backend: str = "serial",
     retry_failed: bool = False, progress: bool = True, backend_options: dict | None = None,
-    expected: Callable[[Cell], dict[str, str]] | None = None,
+    expected: Callable[[Cell], dict[str, str]] | None = None, recompute: bool = False,
 ) -> list[Cell]:  # fmt: skip
     """Run the cells not yet in ``store`` (failed ones too with ``retry_failed``, stale ones always);
     returns those run. ``expected``: see :func:`benchmarks.common.pending`."""
-    todo = common.pending(cells, store, retry_failed=retry_failed, expected=expected)
+    todo = common.pending(cells, store, retry_failed=retry_failed, expected=expected, recompute=recompute)
 
     def on_result(cell: Cell, row: dict) -> None:
         store.add(row | {"held_out_type": cell.held_out_type})
@@ -283,6 +283,7 @@ def run(args: argparse.Namespace, cells: list[Cell] | None = None) -> Path:
         cells, adbench_cell_fn(data_dir, args.budget, args.n_jobs, dict(args.env_kwargs)), store,
         backend=args.backend, retry_failed=args.retry_failed, progress=not args.no_progress,
         backend_options=ray_backend.backend_options(args), expected=expected_fields(args.budget),
+        recompute=getattr(args, "recompute", False),
     )  # fmt: skip
     return report.write_report(
         list(store.rows.values()), out, prefix=PREFIX, group_column=report.REGIME, reference=args.reference,

@@ -335,14 +335,18 @@ class ResultStore:
 
 def pending(
     cells: Iterable[Any], store: ResultStore, *, retry_failed: bool = False,
-    expected: Callable[[Any], dict[str, str]] | None = None,
+    expected: Callable[[Any], dict[str, str]] | None = None, recompute: bool = False,
 ) -> list[Any]:  # fmt: skip
     """The cells (objects with ``key(key_columns)``) not yet finished in ``store``.
 
     A ``failed`` cell counts as finished unless ``retry_failed``; damaged rows never do. ``expected(cell)``
     gives fields a reusable row must hold (e.g. ``{"budget_fingerprint": ...}``): a row measured under
-    another definition is stale and its cell runs again (the new row replaces it).
+    another definition is stale and its cell runs again (the new row replaces it). ``recompute``: every
+    cell runs again, finished or not (after a change no fingerprint sees, such as a method's own
+    settings; the new rows replace the old ones).
     """
+    if recompute:
+        return list(cells)
     skip = set(STATUSES) - ({"failed"} if retry_failed else set())
     todo = []
     for cell in cells:

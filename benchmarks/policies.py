@@ -433,7 +433,9 @@ def run(args: argparse.Namespace, evaluate: EvaluateFn | None = None) -> Path:
         args.data_dir, commit, deterministic=args.deterministic, device=args.device, evaluate=evaluate,
         options=options, deploy_repeats=args.deploy_repeats,
     )  # fmt: skip
-    run_sweep(cells, fn, store, backend, retry_failed=args.retry_failed)
+    run_sweep(
+        cells, fn, store, backend, retry_failed=args.retry_failed, recompute=getattr(args, "recompute", False)
+    )
     command = getattr(args, "command", None) or "python -m benchmarks.policies (called from Python)"
     # Cells may come from several runs (resumed, extended, split across processes): keep them all.
     history = record_command(out / COMMANDS_FILE, command)

@@ -103,6 +103,11 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParse
     parser.add_argument("--backend", default="serial", choices=sorted(BACKENDS), help="where cells run")
     ray_backend.add_ray_arguments(parser)
     parser.add_argument("--retry-failed", action="store_true", help="rerun cells recorded as failed")
+    parser.add_argument(
+        "--recompute", action="store_true",
+        help="rerun every cell of the grid even if finished (the new rows replace the old); for a change "
+        "the budget fingerprint does not see, such as a method's own settings. Interrupted? Continue without it",
+    )  # fmt: skip
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser
 

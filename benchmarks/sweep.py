@@ -267,7 +267,7 @@ def build_backend(name: str, *, progress: bool, options: dict[str, Any] | None =
 
 def run_sweep(
     cells: Sequence[SweepCell], fn: Callable[[SweepCell], dict[str, Any]], store: ResultStore, backend: Any,
-    *, retry_failed: bool = False,
+    *, retry_failed: bool = False, recompute: bool = False,
 ) -> list[SweepCell]:  # fmt: skip
     """Run the cells not yet in ``store`` on ``backend``; returns the cells that were run.
 
@@ -275,7 +275,7 @@ def run_sweep(
     its cell runs again.
     """
     todo = common.pending(
-        cells, store, retry_failed=retry_failed,
+        cells, store, retry_failed=retry_failed, recompute=recompute,
         expected=lambda cell: {"budget_fingerprint": common.budget_fingerprint(cell.budget)},
     )  # fmt: skip
 
@@ -411,7 +411,9 @@ def run(args: argparse.Namespace, train: TrainFn | None = None) -> Path:
     check_same_options(store, option_values(options), OPTION_COLUMNS)
     commit = git_commit()
     fn = sweep_cell_fn(data_dir, runs_dir, commit=commit, train=train, options=options)
-    run_sweep(cells, fn, store, backend, retry_failed=args.retry_failed)
+    run_sweep(
+        cells, fn, store, backend, retry_failed=args.retry_failed, recompute=getattr(args, "recompute", False)
+    )
     command = getattr(args, "command", None) or "python -m benchmarks.sweep (called from Python)"
     history = record_command(out / COMMANDS_FILE, command)  # every run that added cells, in order
     write_summary(list(store.rows.values()), out, command=history, commit=commit)

@@ -278,6 +278,7 @@ def run(args: argparse.Namespace, cells: list[adbench.Cell] | None = None):
         cells, unseen_cell_fn(data_dir, args.budget, args.n_jobs, dict(args.env_kwargs)), store,
         backend=args.backend, retry_failed=args.retry_failed, progress=not args.no_progress,
         backend_options=ray_backend.backend_options(args), expected=adbench.expected_fields(args.budget),
+        recompute=getattr(args, "recompute", False),
     )  # fmt: skip
     return report.write_report(
         list(store.rows.values()), out, prefix=PREFIX, group_column="held_out_type", reference=args.reference,

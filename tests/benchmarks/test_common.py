@@ -326,3 +326,11 @@ def test_n_labeled_cells_and_bad_env_kwargs_are_checked_before_any_cell(tmp_path
     assert not (tmp_path / "o").exists()
     with pytest.raises(SystemExit):
         adbench.main([*args, "--n-labeled", "0"])
+
+
+def test_recompute_reruns_finished_cells(tmp_path):
+    store = adbench.ResultStore(tmp_path / "r.csv")
+    store.add(_ok(1))
+    cells = [common.Cell("wdbc", 0.1, 1, "m"), common.Cell("wdbc", 0.1, 2, "m")]
+    assert common.pending(cells, store) == cells[1:]
+    assert common.pending(cells, store, recompute=True) == cells
