@@ -30,15 +30,12 @@ anomaly as well.
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from agents.perturb import EXPOSURE_SCALES, perturbed_normals
-from agents.policies import STATE_FILE, GenerationPolicy, core_of
+from agents.policies import GenerationPolicy, SeededPolicy, core_of
 
 __all__ = [
     "GENERATORS",
@@ -52,7 +49,7 @@ __all__ = [
 _SEED_BOUND = 2**31 - 1
 
 
-class _ClassicGenerator(GenerationPolicy):
+class _ClassicGenerator(SeededPolicy):
     """Shared machinery: the env's rows, a seeded Generator, env-reward scoring and the saved state."""
 
     needs_anomalies = True
@@ -69,9 +66,6 @@ class _ClassicGenerator(GenerationPolicy):
         if self.needs_anomalies and len(self.anomalies) == 0:
             raise ValueError(f"{self.name} needs at least one labeled anomaly (y == 1) in the env's rows")
 
-    def reseed(self, seed: int) -> None:
-        self.rng = np.random.default_rng(int(seed))
-
     def _draw(self, n: int) -> np.ndarray:
         """``n`` rows (n, d) float64 in the data's feature space."""
         raise NotImplementedError
@@ -86,31 +80,6 @@ class _ClassicGenerator(GenerationPolicy):
         rows = np.ascontiguousarray(self._draw(n), dtype=np.float32)
         reward, _ = self.core.evaluate(rows)
         return rows, np.asarray(reward, dtype=np.float64)
-
-    def _params(self) -> dict[str, Any]:
-        return {}
-
-    def save(self, path: str | Path) -> None:
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        state = {
-            "name": self.name,
-            "seed": self.seed,
-            "params": self._params(),
-            "rng": self.rng.bit_generator.state,
-        }
-        tmp = path / (STATE_FILE + ".tmp")
-        tmp.write_text(json.dumps(state))
-        os.replace(tmp, path / STATE_FILE)
-
-    def load_state(self, path: str | Path) -> None:
-        file = Path(path) / STATE_FILE
-        if not file.is_file():
-            raise FileNotFoundError(f"no saved {self.name} policy at {file}")
-        state = json.loads(file.read_text())
-        if state.get("name") != self.name:
-            raise ValueError(f"{file} holds a {state.get('name')!r} policy, not {self.name!r}")
-        self.rng.bit_generator.state = state["rng"]
 
     def _copies(self, n: int) -> np.ndarray:
         return self.anomalies[self.rng.integers(0, len(self.anomalies), size=n)]

@@ -63,7 +63,47 @@ class GenerationPolicy:
         raise NotImplementedError
 
 
-class _LatentPolicy(GenerationPolicy):
+class SeededPolicy(GenerationPolicy):
+    """A non-RL policy whose whole state is a seeded NumPy ``Generator`` (``self.rng``) and settings.
+
+    Subclasses set ``self.seed`` and ``self.rng`` and may report their settings in :meth:`_params`;
+    :meth:`save` writes both as JSON (atomically), :meth:`load_state` restores the generator, so a
+    resumed run draws what the uninterrupted one would have.
+    """
+
+    seed: int
+    rng: np.random.Generator
+
+    def reseed(self, seed: int) -> None:
+        self.rng = np.random.default_rng(int(seed))
+
+    def _params(self) -> dict[str, Any]:
+        return {}
+
+    def save(self, path: str | Path) -> None:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        state = {
+            "name": self.name,
+            "seed": self.seed,
+            "params": self._params(),
+            "rng": self.rng.bit_generator.state,
+        }
+        tmp = path / (STATE_FILE + ".tmp")
+        tmp.write_text(json.dumps(state))
+        os.replace(tmp, path / STATE_FILE)
+
+    def load_state(self, path: str | Path) -> None:
+        file = Path(path) / STATE_FILE
+        if not file.is_file():
+            raise FileNotFoundError(f"no saved {self.name} policy at {file}")
+        state = json.loads(file.read_text())
+        if state.get("name") != self.name:
+            raise ValueError(f"{file} holds a {state.get('name')!r} policy, not {self.name!r}")
+        self.rng.bit_generator.state = state["rng"]
+
+
+class _LatentPolicy(SeededPolicy):
     """Shared machinery: posterior draws around the labeled anomalies, env-reward scoring, state."""
 
     def __init__(self, env: Any, seed: int, noise_scale: float = 1.0) -> None:
@@ -73,9 +113,6 @@ class _LatentPolicy(GenerationPolicy):
         self.seed = int(seed)
         self.noise_scale = float(noise_scale)
         self.rng = np.random.default_rng(self.seed)
-
-    def reseed(self, seed: int) -> None:
-        self.rng = np.random.default_rng(int(seed))
 
     def _anchor_posterior(self) -> tuple[np.ndarray, np.ndarray]:
         """Encoder mean and std of the labeled anomalies under the *current* VAE."""
@@ -101,28 +138,6 @@ class _LatentPolicy(GenerationPolicy):
 
     def _params(self) -> dict[str, Any]:
         return {"noise_scale": self.noise_scale}
-
-    def save(self, path: str | Path) -> None:
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        state = {
-            "name": self.name,
-            "seed": self.seed,
-            "params": self._params(),
-            "rng": self.rng.bit_generator.state,
-        }
-        tmp = path / (STATE_FILE + ".tmp")
-        tmp.write_text(json.dumps(state))
-        os.replace(tmp, path / STATE_FILE)
-
-    def load_state(self, path: str | Path) -> None:
-        file = Path(path) / STATE_FILE
-        if not file.is_file():
-            raise FileNotFoundError(f"no saved {self.name} policy at {file}")
-        state = json.loads(file.read_text())
-        if state.get("name") != self.name:
-            raise ValueError(f"{file} holds a {state.get('name')!r} policy, not {self.name!r}")
-        self.rng.bit_generator.state = state["rng"]
 
 
 class RandomPolicy(_LatentPolicy):
