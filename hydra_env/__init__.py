@@ -10,6 +10,7 @@ from __future__ import annotations
 import gymnasium
 
 from hydra_env import datasets
+from hydra_env import value as _value  # noqa: F401  (registers the value and value_unseen terms)
 from hydra_env.config import EnvConfig
 from hydra_env.datasets import EMBEDDED, Split, adbench_split, list_datasets, load
 from hydra_env.env import SwiftHydraEnv

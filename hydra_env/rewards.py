@@ -400,7 +400,3 @@ class Reward:
             picked.append(best)
             gain.points = torch.cat([gain.points, x[best : best + 1]])
         return np.asarray(picked, dtype=np.int64)
-
-
-# The value terms live in their own module (``value``, ``value_unseen``); importing it registers them.
-from hydra_env import value as _value  # noqa: E402, F401
