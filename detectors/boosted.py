@@ -23,7 +23,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from detectors.adapters import _AdapterBase, _import_optional
 from detectors.contract import quantile_threshold
 
-__all__ = ["BOOSTERS", "UNSUPERVISED_SCORES", "BoostedDetector"]
+__all__ = ["BOOSTERS", "MIN_ANOMALIES_FOR_SCORES", "UNSUPERVISED_SCORES", "BoostedDetector"]
 
 BOOSTERS = ("catboost", "lightgbm")
 UNSUPERVISED_SCORES: dict[str, tuple[str, str, dict[str, Any]]] = {
@@ -34,6 +34,8 @@ UNSUPERVISED_SCORES: dict[str, tuple[str, str, dict[str, Any]]] = {
     "hbos": ("pyod.models.hbos", "HBOS", {}),
 }
 """Unsupervised scores a `BoostedDetector` can add as columns: name -> (module, class, kwargs)."""
+MIN_ANOMALIES_FOR_SCORES = 4
+"""Fewest labeled anomalies with which the score columns are added (the few-labels rule)."""
 
 
 class BoostedDetector(_AdapterBase):
@@ -49,6 +51,12 @@ class BoostedDetector(_AdapterBase):
             ``decision_scores_``, ``decision_function``), cloned on fit, whose score becomes one more
             column after the named ones. Swift Hydra passes :class:`agents.reference_score.ReferenceClassifier`,
             which learns from synthetic anomalies; this package knows nothing of them.
+        min_anomalies_for_scores: The named score columns are added only when the fit has at least
+            this many labeled anomalies (rows labeled 1 at full weight: synthetic rows that share the
+            labeled anomalies' weight do not count); below, the plain booster is fitted. With one to
+            three labels the booster cannot learn how far to trust the columns: on the 32 shared sets
+            they cost 1.4 points at one labeled anomaly and 0.9 at three (rule chosen on 12 sets,
+            confirmed on the other 20: ``research/probes/few_labels``). 0 always adds them.
     """
 
     _declared_constraints: ClassVar[dict[str, list[Any]]] = {
@@ -57,6 +65,7 @@ class BoostedDetector(_AdapterBase):
         "random_state": [Interval(Integral, 0, None, closed="left"), None],
         "n_jobs": [Integral, None],
         "reference": [HasMethods(["fit", "decision_function", "get_params"]), None],
+        "min_anomalies_for_scores": [Interval(Integral, 0, None, closed="left")],
     }
 
     def __init__(
@@ -66,12 +75,14 @@ class BoostedDetector(_AdapterBase):
         random_state: int | None = 0,
         n_jobs: int | None = 1,
         reference: Any = None,
+        min_anomalies_for_scores: int = MIN_ANOMALIES_FOR_SCORES,
     ) -> None:
         self.booster = booster
         self.unsupervised = unsupervised
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.reference = reference
+        self.min_anomalies_for_scores = min_anomalies_for_scores
         self._library_params: dict[str, Any] = {}
 
     def _make_booster(self) -> Any:
@@ -86,14 +97,14 @@ class BoostedDetector(_AdapterBase):
             return lightgbm.LGBMClassifier(random_state=self.random_state, n_jobs=self.n_jobs, verbose=-1)
         raise ValueError(f"unknown booster {self.booster!r}; choose from {list(BOOSTERS)}")
 
-    def _make_scorers(self) -> list[Any]:
+    def _make_scorers(self, named: bool = True) -> list[Any]:
         unknown = [name for name in self.unsupervised if name not in UNSUPERVISED_SCORES]
         if unknown:
             raise ValueError(
                 f"unknown unsupervised score(s) {unknown}; choose from {sorted(UNSUPERVISED_SCORES)}"
             )
         scorers = []
-        for name in self.unsupervised:
+        for name in self.unsupervised if named else ():
             module, cls_name, kwargs = UNSUPERVISED_SCORES[name]
             cls = getattr(_import_optional(module, f"the {name} score"), cls_name)
             if name == "iforest":
@@ -110,18 +121,20 @@ class BoostedDetector(_AdapterBase):
             scorers.append(clone(self.reference))
         return scorers
 
-    def fit_scorers(self, X: np.ndarray) -> BoostedDetector:
+    def fit_scorers(self, X: np.ndarray, *, named: bool = True) -> BoostedDetector:
         """Fits only the unsupervised scorers (no labels) and their standardisation on rows ``X``.
 
         :meth:`widen` then works, so several boosters can share one set of score columns (the
         deployment gate compares fits with and without synthetic rows on the same columns).
+        ``named=False`` leaves out the :attr:`unsupervised` columns (the reference column stays).
 
         Raises:
             InvalidParameterError: A setting breaks ``_parameter_constraints`` (named; nothing is fitted).
         """
         self._validate_params()  # also a public entry point, not only reached through fit
         X = np.asarray(X, dtype=np.float64)
-        self.scorers_ = [scorer.fit(X) for scorer in self._make_scorers()]
+        self.scorers_ = [scorer.fit(X) for scorer in self._make_scorers(named)]
+        self.score_columns_ = list(self.unsupervised if named else ()) + (["reference"] if self.reference is not None else [])
         if self.scorers_:
             train_scores = np.column_stack([s.decision_scores_ for s in self.scorers_])
             self.score_mean_ = train_scores.mean(axis=0)
@@ -169,20 +182,27 @@ class BoostedDetector(_AdapterBase):
                 raise ValueError(f"sample_weight must be {len(y)} finite non-negative numbers")
             if not sample_weight.any():
                 raise ValueError("Sample weights must contain at least one non-zero number.")
+        named = self._labeled_anomalies(y, sample_weight) >= self.min_anomalies_for_scores
         if scorer_mask is None:
-            self.fit_scorers(X)
+            self.fit_scorers(X, named=named)
         else:
             scorer_mask = np.asarray(scorer_mask)
             if scorer_mask.dtype != bool or scorer_mask.shape != (len(y),) or not scorer_mask.any():
                 raise ValueError(
                     f"scorer_mask must be a boolean mask of {len(y)} rows with at least one True"
                 )
-            self.fit_scorers(X[scorer_mask])
+            self.fit_scorers(X[scorer_mask], named=named)
         self.estimator_ = self._make_booster()
         self.estimator_.fit(self._widen(X), y, sample_weight=sample_weight)
         scores = self._score(X)
         self._set_decision_scores(scores, quantile_threshold(scores, float(y.mean())))
         return self
+
+    @staticmethod
+    def _labeled_anomalies(y: np.ndarray, sample_weight: np.ndarray | None) -> int:
+        """Rows labeled 1 at full weight (synthetic rows share the labeled anomalies' weight, each < 1)."""
+        full = np.ones(len(y), dtype=bool) if sample_weight is None else sample_weight >= 1.0
+        return int(np.sum((y == 1) & full))
 
     def _score(self, X: np.ndarray) -> np.ndarray:
         """The booster's P(anomaly) of validated rows, ``(n,)`` float64."""

@@ -20,11 +20,29 @@ def wdbc():
 
 
 def test_quality_floor_and_widened_rows(wdbc):
-    det = BoostedDetector(random_state=1).fit(wdbc.X_train, wdbc.y_train)
+    det = BoostedDetector(random_state=1, min_anomalies_for_scores=0).fit(wdbc.X_train, wdbc.y_train)
     # Measured 0.99+ on the embedded wdbc with 2 labeled anomalies; the floor leaves platform margin.
     assert roc_auc_score(wdbc.y_test, det.decision_function(wdbc.X_test)) > 0.95
     assert len(det.scorers_) == 3 and det.estimator_.n_features_in_ == wdbc.X_train.shape[1] + 3
     assert det.predict(wdbc.X_test).shape == det.predict_confidence(wdbc.X_test).shape == (len(wdbc.y_test),)
+
+
+def test_few_labels_fit_the_plain_booster_and_synthetic_rows_do_not_count(wdbc):
+    X, y = wdbc.X_train, wdbc.y_train
+    assert y.sum() < 4  # the embedded wdbc at la=0.1 has 2 labeled anomalies
+    few = BoostedDetector(booster="lightgbm", random_state=1).fit(X, y)
+    assert few.scorers_ == [] and few.score_columns_ == [] and few.estimator_.n_features_in_ == X.shape[1]
+    plain = BoostedDetector(booster="lightgbm", random_state=1, unsupervised=()).fit(X, y)
+    np.testing.assert_allclose(few.decision_function(wdbc.X_test), plain.decision_function(wdbc.X_test))
+    # Two down-weighted synthetic copies of the anomalies do not lift the count to 4 ...
+    X_aug, y_aug = np.vstack([X, X[y == 1]]), np.concatenate([y, np.ones(int(y.sum()))])
+    w = np.concatenate([np.ones(len(y)), np.full(int(y.sum()), 0.5)])
+    assert BoostedDetector(booster="lightgbm").fit(X_aug, y_aug, sample_weight=w).score_columns_ == []
+    # ... the same rows at full weight do, and the threshold is a setting.
+    assert len(BoostedDetector(booster="lightgbm").fit(X_aug, y_aug).scorers_) == 3
+    assert BoostedDetector(booster="lightgbm", min_anomalies_for_scores=0).fit(X, y).score_columns_ == [
+        "iforest", "ecod", "knn"
+    ]
 
 
 def test_sample_weight_changes_the_fit_and_is_validated(wdbc):
