@@ -240,6 +240,9 @@ class LoopOptions:
             kept (evasion by being normal); 0 keeps everything.
         synthetic_gate: Let held-out evidence decide whether the kept rows join the deployment fit
             (:func:`agents.deploy.choose_synthetic_weight`); False: they always join.
+        value_gate: With ``synthetic_gate``, the evidence is the value proxies' cross-fitted held-out
+            AUC on every labeled anomaly (:func:`agents.value_gate.choose_weight_by_value`, the
+            estimate the ``value`` reward terms make per step) instead of a validation carve.
         exposure_weight: Outlier exposure: rows perturbed off the normal rows
             (:func:`agents.exposure.perturbed_normals`) join the deployment fit as anomalies, together
             weighing this many times the labeled anomalies; 0 (default) = none. Helps on anomaly kinds
@@ -260,6 +263,7 @@ class LoopOptions:
     synthetic_weight: float = 1.0
     min_novelty: float = 0.5
     synthetic_gate: bool = True
+    value_gate: bool = False
     exposure_weight: float = 0.0
     exposure_gate: bool = True
     reference_column: bool = False

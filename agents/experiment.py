@@ -297,7 +297,7 @@ def _summary(
         "n_synthetic_joined": int(len(result.kept_X))
         if result.deploy_gate.get("synthetic_weight_used")
         else 0,
-        "synthetic_gate_margin": GATE_MARGIN if options.synthetic_gate else None,
+        "synthetic_gate_margin": _gate_margin(options),
         "n_exposure_rows": 0 if result.exposure is None else int(len(result.exposure)),
         "deploy": options.deploy,
         "deploy_gate": result.deploy_gate,
@@ -420,3 +420,12 @@ def _write_plots(run_dir: Path, result: LoopResult, split: Any) -> None:
     plots.plot_val_auc(result.metrics, run_dir / "val_auc.png")
     plots.plot_rewards(result.metrics, run_dir / "reward.png")
     plots.plot_projection(split.X_train, split.y_train, result.kept_X, run_dir / "projection.png")
+
+
+def _gate_margin(options: LoopOptions) -> float | None:
+    """The held-out AUC-ROC gain the run's gate asked of the kept rows (None: no gate)."""
+    from agents.value_gate import VALUE_GATE_MARGIN
+
+    if not options.synthetic_gate:
+        return None
+    return VALUE_GATE_MARGIN if options.value_gate else GATE_MARGIN

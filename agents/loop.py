@@ -286,7 +286,15 @@ class _LoopRun:
         self.report(f"fitting the deployment detector ({self.options.deploy})", rounds, rounds)
         seed_round(self.seed, rounds + 1)
         weight, evidence = self.options.synthetic_weight, {}
-        if self.options.synthetic_gate:
+        if self.options.synthetic_gate and self.options.value_gate:
+            from agents.value_gate import choose_weight_by_value
+            from hydra_env.config import EnvConfig
+
+            k = int(self.options.env_kwargs.get("entropy_k", EnvConfig.entropy_k))
+            weight, evidence = choose_weight_by_value(
+                X_train, y_train, state.kept_X, synthetic_weight=weight, seed=self.seed, k=k
+            )
+        elif self.options.synthetic_gate:
             weight, evidence = choose_synthetic_weight(
                 self.X_fit, self.y_fit, self.X_val, self.y_val, state.kept_X, synthetic_weight=weight,
                 seed=self.seed,

@@ -372,19 +372,33 @@ def gate_lines(summary: dict[str, Any]) -> tuple[str, list[tuple[str, Any]]]:
     gate = summary.get("deploy_gate") or {}
     kept, joined = summary["n_synthetic_kept"], summary.get("n_synthetic_joined", 0)
     weight, margin = gate.get("synthetic_weight_used") or 0, summary.get("synthetic_gate_margin")
-    without, with_ = gate.get("val_auc_without"), gate.get("val_auc_with")
+    value = "value_auc_without" in gate  # the value gate (agents.value_gate) judged them
+    prefixes = ("value", "value_unseen") if value else ("val",)
     caption = f"{kept} synthetic anomalies kept, {joined} joined the deployment (weight {weight:g})"
     if not kept:
         return caption, []
     if margin is None:
         return caption + "; gate off: they join whatever the validation says", []
-    if without is None:
-        return caption + "; gate: too few labeled validation anomalies to judge, so none joined", []
-    caption += f"; the gate lets them in at +{margin:g} validation AUC-ROC"
-    rows = [
-        (f"Gate proxy without the {kept} kept rows (validation)", without),
-        ("Gate proxy with them (validation)", with_),
-    ]
+    if gate.get(f"{prefixes[0]}_auc_without") is None:
+        where = "training" if value else "validation"
+        return caption + f"; gate: too few labeled {where} anomalies to judge, so none joined", []
+    if value:
+        caption += (
+            f"; the value gate lets them in at +{margin:g} held-out AUC-ROC on a cut, no loss on the other"
+        )
+    else:
+        caption += f"; the gate lets them in at +{margin:g} validation AUC-ROC"
+    names = {
+        "val": "(validation)",
+        "value": "(value proxies, random folds)",
+        "value_unseen": "(value proxies, held-out groups)",
+    }
+    rows = []
+    for prefix in prefixes:
+        rows.append(
+            (f"Gate proxy without the {kept} kept rows {names[prefix]}", gate[f"{prefix}_auc_without"])
+        )
+        rows.append((f"Gate proxy with them {names[prefix]}", gate[f"{prefix}_auc_with"]))
     return caption, rows
 
 

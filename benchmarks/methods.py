@@ -104,6 +104,7 @@ def _swift_hydra(
     exposure_weight: float = 0.0,
     exposure_gate: bool = True,
     reference_column: bool = False,
+    value: bool = False,
 ) -> Callable[..., Any]:
     """Swift Hydra deploying ``deploy``, or (``control``) its paired no-augmentation control.
 
@@ -111,7 +112,9 @@ def _swift_hydra(
     alone, so the difference isolates what the synthetic anomalies do for that detector family.
     ``exposure_weight`` > 0 adds the outlier-exposure rows (``LoopOptions.exposure_weight``), through
     the exposure gate unless ``exposure_gate`` is False; ``reference_column`` is
-    ``LoopOptions.reference_column`` (the control never has it).
+    ``LoopOptions.reference_column`` (the control never has it). ``value`` is the value loop: the
+    env's reward is :data:`VALUE_LOOP_REWARD` (so the round's selection ranks by value) and the kept
+    rows pass the value gate (``LoopOptions.value_gate``); the runner's ``env_kwargs`` still win.
     """
 
     def fit(X, y, *, seed: int, budget, n_jobs: int | None, env_kwargs: dict | None = None, **_: Any):
@@ -124,7 +127,9 @@ def _swift_hydra(
             exposure_weight=exposure_weight,
             exposure_gate=exposure_gate,
             reference_column=reference_column,
-            env_kwargs=dict(env_kwargs or {}),
+            value_gate=value,
+            env_kwargs=({"reward_weights": dict(VALUE_LOOP_REWARD)} if value else {})
+            | dict(env_kwargs or {}),
         )
         if control:
             return fit_deployment_control(X, y, budget=budget, seed=seed, options=options)
@@ -132,6 +137,9 @@ def _swift_hydra(
 
     return fit
 
+
+VALUE_LOOP_REWARD = {"value": 1.0, "value_unseen": 1.0}
+"""The reward of ``swift_hydra_value``: the two value terms (``hydra_env.value``), the cuts its gate checks."""
 
 METHODS: dict[str, Method] = {}
 # Kept in sync with detectors.adapters.PYOD_DETECTORS; duplicated so importing the registry stays cheap.
@@ -186,6 +194,15 @@ for _method in (
         "Swift Hydra plus outlier exposure through the exposure gate (held-out anomaly groups); its "
         "control is swift_hydra_control",
         ("agents.loop",),
+    ),
+    Method(
+        "swift_hydra_value",
+        OURS,
+        _swift_hydra(LoopOptions.deploy, False, value=True),
+        "Swift Hydra's value loop: the env's reward is the value terms (value + value_unseen), the round "
+        "keeps the rows they rank highest and the value gate decides whether they join; its control is "
+        "swift_hydra_control",
+        ("agents.loop", "agents.value_gate", "hydra_env.value"),
     ),
     Method(
         "swift_hydra_reference",
