@@ -134,7 +134,9 @@ class BoostedDetector(_AdapterBase):
         self._validate_params()  # also a public entry point, not only reached through fit
         X = np.asarray(X, dtype=np.float64)
         self.scorers_ = [scorer.fit(X) for scorer in self._make_scorers(named)]
-        self.score_columns_ = list(self.unsupervised if named else ()) + (["reference"] if self.reference is not None else [])
+        self.score_columns_ = list(self.unsupervised if named else ()) + (
+            ["reference"] if self.reference is not None else []
+        )
         if self.scorers_:
             train_scores = np.column_stack([s.decision_scores_ for s in self.scorers_])
             self.score_mean_ = train_scores.mean(axis=0)

@@ -41,7 +41,9 @@ def test_few_labels_fit_the_plain_booster_and_synthetic_rows_do_not_count(wdbc):
     # ... the same rows at full weight do, and the threshold is a setting.
     assert len(BoostedDetector(booster="lightgbm").fit(X_aug, y_aug).scorers_) == 3
     assert BoostedDetector(booster="lightgbm", min_anomalies_for_scores=0).fit(X, y).score_columns_ == [
-        "iforest", "ecod", "knn"
+        "iforest",
+        "ecod",
+        "knn",
     ]
 
 
