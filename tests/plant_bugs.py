@@ -96,6 +96,13 @@ BUGS: dict[str, list[tuple[str, str, str]]] = {
             "helps = True",
         )
     ],
+    "10-value-gate-always-accepts": [
+        (
+            "agents/value_gate.py",
+            "pays = max(gains) >= VALUE_GATE_MARGIN and min(gains) >= 0.0",
+            "pays = True",
+        )
+    ],
 }
 
 
