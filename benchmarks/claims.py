@@ -8,6 +8,9 @@ The paper's promise, as the project's issues state it, rests on three tables:
   types, Swift Hydra catches it better than its control and than CatBoost.
 - **Policy leaderboard** (``policies/policies_results.csv``): the env's reward is not saturated, RL agents
   earn more of it than ``random``, and the best policy's rows raise the detector's AUC.
+- **Value** (``policies/value/``, and ``swift_hydra_value`` in the ADBench and unseen tables): under the
+  value reward, reward predicts ``auc_gain`` and RL earns more than ``random``; the value loop does no
+  harm on ADBench and lifts held-out types.
 
 Every figure comes from the runners' CSVs through the functions their summaries use
 (:func:`benchmarks.adbench_report.gain_table`, :mod:`benchmarks.unseen_report`, :mod:`benchmarks.rl_stats`),
@@ -219,6 +222,70 @@ def policy_checks(rows: Rows) -> list[Check]:
     return [Check(table, c, t, m, ok) for (c, t), (m, ok) in zip(POLICY_CLAIMS, values, strict=True)]
 
 
+# ----------------------------------------------------------------------------------------------- value
+VALUE_REWARD_CLAIMS = (
+    ("within-dataset Spearman of `final_reward` and `auc_gain`", ">= 0.30, p < 0.05"),
+    ("best RL agent's `final_reward` − `random`'s, paired cells (95% CI)", "CI above 0"),
+    ("best RL agent's `auc_gain` − `random`'s, paired cells (AUC points, 95% CI)", "CI above 0"),
+)
+VALUE_LOOP = "swift_hydra_value"
+VALUE_ADBENCH_CLAIMS = (
+    (f"`{VALUE_LOOP}` − control (AUC points); datasets more than 1 point below", ">= −0.10; <= 2"),
+)
+VALUE_UNSEEN_CLAIMS = ((f"`{VALUE_LOOP}` − control, mean over held-out types (AUC points)", ">= +1.50"),)
+
+
+def value_reward_checks(rows: Rows) -> list[Check]:
+    """Issue 26: under the value reward, reward predicts value and RL earns more of it than ``random``."""
+    from benchmarks.rewards_report import gain_vs_random, within_dataset_spearman
+
+    table = "policy leaderboard, value reward"
+    found = within_dataset_spearman(rows)
+    if found is None:
+        return _missing(table, VALUE_REWARD_CLAIMS)
+    rho, p, n = found
+    values: list[tuple[str, bool | None]] = [
+        (f"ρ = {rho:.2f}, p = {p:.2g} ({n} cells)", rho >= 0.3 and p < 0.05)
+    ]
+    rewards = {a: policies_report.reward_gain(rows, a) for a in RL_ALGOS}
+    rewards = {a: found for a, found in rewards.items() if found is not None}
+    if not rewards:
+        return [
+            *[Check(table, *VALUE_REWARD_CLAIMS[0], *values[0])],
+            *_missing(table, VALUE_REWARD_CLAIMS[1:]),
+        ]
+    agent = max(rewards, key=lambda a: rewards[a][0].value)
+    est = rewards[agent][0]
+    values.append((f"`{agent}`: {est.format()}", est.low > 0))
+    gains = {a: gain_vs_random(rows, a) for a in RL_ALGOS}
+    best = max((a for a in gains if gains[a] is not None), key=lambda a: gains[a].value)
+    values.append((f"`{best}`: {gains[best].format(scale=100.0)}", gains[best].low > 0))
+    return [Check(table, c, t, m, ok) for (c, t), (m, ok) in zip(VALUE_REWARD_CLAIMS, values, strict=True)]
+
+
+def value_adbench_checks(rows: Rows) -> list[Check]:
+    """Issue 26: the value loop does no harm on ADBench at la = 0.1."""
+    table = "ADBench, la 0.1, value loop"
+    row = next(
+        (g for g in adbench_report.gain_table(rows) if g["la"] == HEADLINE_LA and g["method"] == VALUE_LOOP),
+        None,
+    )
+    if row is None:
+        return _missing(table, VALUE_ADBENCH_CLAIMS)
+    diff = 100 * row["diff"]
+    measured = f"{diff:+.2f}; {row['harmed']} ({row['datasets']} datasets)"
+    return [Check(table, *VALUE_ADBENCH_CLAIMS[0], measured, diff >= -0.1 and row["harmed"] <= 2)]
+
+
+def value_unseen_checks(rows: Rows) -> list[Check]:
+    """Issue 26: the value loop lifts anomaly types held out of training."""
+    table = "unseen types, value loop"
+    if not {VALUE_LOOP, "swift_hydra_control"} <= {r["method"] for r in rows}:
+        return _missing(table, VALUE_UNSEEN_CLAIMS)
+    diff = 100 * unseen_report.paired_difference(rows, VALUE_LOOP, "swift_hydra_control")[unseen_report.MEAN]
+    return [Check(table, *VALUE_UNSEEN_CLAIMS[0], f"{diff:+.2f}", diff >= 1.5)]
+
+
 # ----------------------------------------------------------------------------------------------- report
 TABLES: dict[str, tuple[str, Callable[[Rows], list[Check]]]] = {
     "adbench": ("adbench/adbench_results.csv", adbench_checks),
@@ -226,6 +293,9 @@ TABLES: dict[str, tuple[str, Callable[[Rows], list[Check]]]] = {
     "mome": ("adbench/adbench_results.csv", mome_checks),
     "unseen": ("unseen/unseen_results.csv", unseen_checks),
     "policies": ("policies/policies_results.csv", policy_checks),
+    "value reward": ("policies/value/policies_results.csv", value_reward_checks),
+    "value loop, ADBench": ("adbench/adbench_results.csv", value_adbench_checks),
+    "value loop, unseen": ("unseen/unseen_results.csv", value_unseen_checks),
 }
 
 
