@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from benchmarks import claims, policies
@@ -99,9 +100,9 @@ def test_policy_targets():
 
 def test_missing_tables_give_no_data_not_a_pass(tmp_path):
     found = claims.checks(tmp_path)
-    assert len(found) == 19 and set(_verdicts(found)) == {"no data"}
+    assert len(found) == 24 and set(_verdicts(found)) == {"no data"}
     text = claims.markdown(found, command="cmd", commit="abc")
-    assert "Verdicts: 0 met, 0 not met, 19 no data." in text
+    assert "Verdicts: 0 met, 0 not met, 24 no data." in text
 
 
 def test_cli_writes_the_scorecard_and_names_a_missing_folder(tmp_path, capsys):
@@ -173,3 +174,21 @@ def test_mome_targets_read_means_and_the_fit_cost_on_shared_cells():
     assert _verdicts(found) == ["met", "met", "not met", "met"]
     assert found[0].measured.startswith("-0.40") and found[3].measured == "2.00x"
     assert _verdicts(claims.mome_checks([])) == ["no data"] * 4
+
+
+def test_value_reward_claims_follow_the_rows():
+    """Reward that tracks the gain within each dataset passes; RL above random on both columns passes."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for dataset in ("a", "b", "c"):
+        for seed in range(1, 6):
+            for algo, lift in (("random", 0.0), ("ppo", 0.02), ("sac", 0.01)):
+                gain = lift + 0.01 * rng.normal()
+                rows.append(
+                    {"dataset": dataset, "algo": algo, "la": "0.1", "n_labeled": "", "seed": str(seed),
+                     "status": "ok", "final_reward": str(0.5 + 5 * gain), "auc_gain": str(gain)}
+                )  # fmt: skip
+    found = claims.value_reward_checks(rows)
+    assert [c.verdict for c in found] == ["met", "met", "met"]
+    flipped = [r | {"final_reward": str(0.5 - 5 * float(r["auc_gain"]))} for r in rows]
+    assert [c.verdict for c in claims.value_reward_checks(flipped)] == ["not met", "not met", "met"]
