@@ -269,8 +269,14 @@ class LoopOptions:
     reference_column: bool = False
     env_kwargs: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.validate()  # once, where the options are built (``dataclasses.replace`` builds anew)
+
     def validate(self) -> None:
-        """Raises ``ValueError`` naming the first bad field (env settings are checked by ``EnvConfig``)."""
+        """Raises ``ValueError`` naming the first bad field (env settings are checked by ``EnvConfig``).
+
+        Called on construction; an unknown env setting in ``env_kwargs`` is a ``TypeError`` naming it.
+        """
         from agents.deploy import check_deploy
         from hydra_env.config import EnvConfig
 
@@ -353,8 +359,7 @@ class TrainConfig:
                 f"n_labeled must be a positive integer (a count of labeled anomalies), got {self.n_labeled!r}"
             )
         if isinstance(self.options, dict):
-            self.options = LoopOptions(**self.options)
-        self.options.validate()
+            self.options = LoopOptions(**self.options)  # validated where it is built
         if not 0 <= int(self.seed) < 2**32:
             raise ValueError(f"seed must be in [0, 2**32), got {self.seed}")
         self.resolved_budget()  # validates the preset and overrides early

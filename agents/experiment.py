@@ -148,8 +148,8 @@ def prepare(config: TrainConfig, hyperparams_raw: dict[str, Any] | None = None) 
     budget, algo_kwargs = resolve_agent_settings(config, hyperparams_raw)
     # An rl-zoo3 yaml's env_kwargs are defaults; the run's own --env-kwargs win.
     zoo_env = dict(hyperparams_raw.get("env_kwargs") or {})
+    # Built anew, so validated anew with the yaml's settings.
     options = dataclasses.replace(config.options, env_kwargs={**zoo_env, **config.options.env_kwargs})
-    options.validate()
     preflight.check_algo_kwargs(config.algo, budget, algo_kwargs, options.env_kwargs)
     preflight.check_device(config.device)
     name = str(config.dataset)

@@ -214,7 +214,7 @@ def check_methods(spec: str, budget: str, seeds: Iterable[int], env_kwargs: Iter
 
         get_budget(budget)
         try:
-            LoopOptions(env_kwargs=dict(env_kwargs)).validate()
+            LoopOptions(env_kwargs=dict(env_kwargs))
         except (TypeError, ValueError) as err:  # EnvConfig names an unknown field with a TypeError
             raise ValueError(f"--env-kwargs: {err}") from err
     common.check_seeds(seeds)

@@ -250,14 +250,12 @@ def loop_options(args: argparse.Namespace) -> Any:
     """
     from agents.config import LoopOptions
 
-    options = LoopOptions(
-        deploy=args.deploy, synthetic_gate=args.synthetic_gate, env_kwargs=dict(args.env_kwargs)
-    )
     try:
-        options.validate()
+        return LoopOptions(
+            deploy=args.deploy, synthetic_gate=args.synthetic_gate, env_kwargs=dict(args.env_kwargs)
+        )
     except TypeError as err:  # EnvConfig names an unknown field with a TypeError
         raise ValueError(f"--env-kwargs: {err}") from err
-    return options
 
 
 def build_backend(name: str, *, progress: bool, options: dict[str, Any] | None = None) -> Any:
