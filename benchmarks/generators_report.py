@@ -44,12 +44,25 @@ def _regime_order(regime: str) -> tuple[int, float]:
     return (0 if kind == "K" else 1, float(value))
 
 
+def generator_name(row: Mapping[str, str]) -> str:
+    """The row's algo, with the env reward it was trained on when that is not the default (``ppo [value:1]``)."""
+    import json
+
+    kwargs = json.loads(row.get("env_kwargs") or "{}")
+    weights = kwargs.get("reward_weights")
+    if not weights:
+        return row["algo"]
+    if isinstance(weights, dict):
+        weights = ",".join(f"{k}:{v:g}" for k, v in weights.items())
+    return f"{row['algo']} [{weights}]"
+
+
 def gains_by_dataset(rows: Rows) -> dict[tuple[str, str, str], dict[str, float]]:
     """``{(deploy, regime, algo): {dataset: mean auc_gain over seeds}}`` of the ``ok`` rows."""
     cells: dict[tuple[str, str, str], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for row in rows:
         if row.get("status") == "ok" and row.get("auc_gain") not in (None, ""):
-            key = (row.get("deploy") or "catboost", row_regime(row), row["algo"])
+            key = (row.get("deploy") or "catboost", row_regime(row), generator_name(row))
             cells[key][row["dataset"]].append(float(row["auc_gain"]))
     return {key: {d: float(np.mean(v)) for d, v in per.items()} for key, per in cells.items()}
 
@@ -104,7 +117,9 @@ def _group_lines(
     lines += ["", f"Best generator: **{best['algo']}** ({_fmt(best['gain'])} points; "
               f"{'Wilcoxon p < 0.05' if significant else 'not significant at p < 0.05'})."]  # fmt: skip
     ranks = [
-        f"{g['algo']} {i + 1} of {len(entries)}" for i, g in enumerate(entries) if g["algo"] in RL_AGENTS
+        f"{g['algo']} {i + 1} of {len(entries)}"
+        for i, g in enumerate(entries)
+        if g["algo"].split(" ")[0] in RL_AGENTS
     ]
     if ranks:
         lines.append(f"RL agents' rank by mean gain: {', '.join(ranks)}.")

@@ -68,3 +68,11 @@ def test_summary_and_plot_from_a_folder(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         generators_report.main([str(tmp_path / "nothing")])
     assert exit_info.value.code == 2
+
+
+def test_a_generator_trained_on_another_reward_is_its_own_row():
+    from benchmarks.generators_report import generator_name
+
+    assert generator_name({"algo": "ppo", "env_kwargs": ""}) == "ppo"
+    assert generator_name({"algo": "ppo", "env_kwargs": '{"reward_weights": "value:1"}'}) == "ppo [value:1]"
+    assert generator_name({"algo": "sac", "env_kwargs": '{"reward_weights": {"value": 1.0}}'}) == "sac [value:1]"
