@@ -298,6 +298,8 @@ def _summary(
         if result.deploy_gate.get("synthetic_weight_used")
         else 0,
         "synthetic_gate_margin": _gate_margin(options),
+        # None for a family without score columns (MoME); [] when the few-labels rule left them out.
+        "deploy_score_columns": getattr(result.detector, "score_columns_", None),
         "n_exposure_rows": 0 if result.exposure is None else int(len(result.exposure)),
         "deploy": options.deploy,
         "deploy_gate": result.deploy_gate,

@@ -424,6 +424,10 @@ def print_summary(summary: dict[str, Any]) -> None:
     title = f"{summary['dataset']} ({labels}, seed={summary['seed']}, budget={summary['budget']})"
     exposure = summary.get("n_exposure_rows") or 0
     caption += f"; {exposure} outlier-exposure rows" if exposure else ""
+    if summary.get("deploy_score_columns") == []:
+        from detectors.boosted import MIN_ANOMALIES_FOR_SCORES
+
+        caption += f"; score columns left out (fewer than {MIN_ANOMALIES_FOR_SCORES} labeled anomalies)"
     caption += f"; {summary['wall_seconds']:.0f} s"
     try:
         from rich.console import Console
