@@ -14,6 +14,17 @@ DEFAULT_SHARED = REPO_ROOT.parent / "shared" / "datasets" / "adbench" / "Classic
 # Two CI cores: one torch thread per test process keeps runs predictable and avoids oversubscription.
 torch.set_num_threads(1)
 
+MAX_TEST_WORKERS = 8  # each worker holds torch, SB3 and a few fitted models (~1 GB at peak)
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: the cores this process may run on (psutil would count the host's), at most 8."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_TEST_WORKERS))
+
 
 def _shared_dir() -> Path | None:
     env = os.environ.get("SWIFT_HYDRA_DATA")
