@@ -8,7 +8,8 @@ Subcommands:
     train      run the closed Swift Hydra loop (``agents.train``)
     datasets   list, inspect and download ADBench datasets (``hydra_env.datasets_cli``)
     bench      benchmarks: ``adbench``, ``unseen``, ``policies``, ``detector-speed``, ``env-speed``, ``speed`` (report), ``sweep``,
-               ``profile-cell``, ``claims`` (the scorecard of the committed tables)
+               ``profile-cell``, ``claims`` (the scorecard of the committed tables), ``generators`` and
+               ``rewards`` (the generators table and the leaderboard by env reward, from results CSVs)
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ _BENCHMARKS = {
     "speed": "benchmarks.speed",
     "profile-cell": "benchmarks.profile_cell",
     "claims": "benchmarks.claims",
+    "generators": "benchmarks.generators_report",
+    "rewards": "benchmarks.rewards_report",
 }
 
 

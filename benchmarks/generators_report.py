@@ -207,7 +207,7 @@ def write(folder: Path, command: str = "", commit: str = "") -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m benchmarks.generators_report FOLDER``."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.generators_report", description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("folder", type=Path, help="folder holding one policies_results.csv per deployment")
     args = parser.parse_args(argv)
     if not any(args.folder.rglob(RESULTS_FILE)):

@@ -166,9 +166,7 @@ def write_rewards_summary(rows: Sequence[dict[str, str]], out: str | Path, *, co
 def main(argv: list[str] | None = None) -> int:
     from benchmarks.report import load_rows
 
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.rewards_report", description=__doc__.split("\n\n")[0]
-    )
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("csvs", nargs="+", type=Path, help="policies_results.csv files, one per reward")
     parser.add_argument("--out", type=Path, required=True, help="folder of rewards_summary.md")
     args = parser.parse_args(argv)
