@@ -75,4 +75,6 @@ def test_a_generator_trained_on_another_reward_is_its_own_row():
 
     assert generator_name({"algo": "ppo", "env_kwargs": ""}) == "ppo"
     assert generator_name({"algo": "ppo", "env_kwargs": '{"reward_weights": "value:1"}'}) == "ppo [value:1]"
-    assert generator_name({"algo": "sac", "env_kwargs": '{"reward_weights": {"value": 1.0}}'}) == "sac [value:1]"
+    assert (
+        generator_name({"algo": "sac", "env_kwargs": '{"reward_weights": {"value": 1.0}}'}) == "sac [value:1]"
+    )
