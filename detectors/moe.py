@@ -43,7 +43,7 @@ from torch import nn
 from detectors.base import TRAINING_CONSTRAINTS, BaseTorchDetector
 from detectors.scores import LABEL_FREE_SCORES, LabelFreeScores, reference_indices
 from detectors.single import MambaBackbone
-from detectors.tokens import Standardize
+from detectors.tokens import NUMERIC_EMBEDDINGS, Standardize
 
 __all__ = ["GATE_ACTIVATIONS", "MIN_SILHOUETTE", "MambaMoEDetector", "MoMENetwork", "choose_n_experts"]
 
@@ -223,6 +223,9 @@ class MambaMoEDetector(BaseTorchDetector):
         epochs, warm_start_epochs, lr, weight_decay, batch_size, max_steps_per_epoch: Training loop
             (as `MambaDetector`).
         d_model, n_layers, d_state, expand, max_tokens: Size of *each* expert.
+        numeric_embedding: How a feature value becomes a token: ``"linear"`` (``value * w + pos``) or
+            ``"periodic"`` (learned-frequency sin/cos, linear, ReLU: Gorishniy et al. 2022;
+            :class:`detectors.tokens.PeriodicTokenizer`).
         gate_hidden: Hidden width of the gate MLP.
         gate_noise: Std of the Gaussian noise on gate logits during training.
         balance_coef: Weight of the Switch load-balancing loss.
@@ -254,6 +257,7 @@ class MambaMoEDetector(BaseTorchDetector):
         "distill_weight": [Interval(Real, 0, None, closed="left")],
         "label_free_scores": [tuple, list],  # names checked against LABEL_FREE_SCORES on fit
         "score_inputs": [StrOptions({"tokens", "skip", "both"})],
+        "numeric_embedding": [StrOptions(set(NUMERIC_EMBEDDINGS))],
         "reference_rows": [Interval(Integral, 2, None, closed="left")],
     }
 
@@ -273,6 +277,7 @@ class MambaMoEDetector(BaseTorchDetector):
         d_state: int = 4,
         expand: int = 2,
         max_tokens: int = 12,
+        numeric_embedding: str = "linear",
         gate_hidden: int = 32,
         gate_noise: float = 1.0,
         balance_coef: float = 0.01,
@@ -305,6 +310,7 @@ class MambaMoEDetector(BaseTorchDetector):
         self.d_state = d_state
         self.expand = expand
         self.max_tokens = max_tokens
+        self.numeric_embedding = numeric_embedding
         self.gate_hidden = gate_hidden
         self.gate_noise = gate_noise
         self.balance_coef = balance_coef
@@ -346,6 +352,7 @@ class MambaMoEDetector(BaseTorchDetector):
             d_state=self.d_state,
             max_tokens=self.max_tokens,
             expand=self.expand,
+            numeric_embedding=config.get("numeric_embedding", "linear"),  # files saved before: linear
         )
 
     def _standardized(self, X: np.ndarray) -> np.ndarray:
@@ -364,7 +371,10 @@ class MambaMoEDetector(BaseTorchDetector):
             kmeans,
             (X.mean(axis=0), np.where(X.std(axis=0) > 1e-8, X.std(axis=0), 1.0)),
         )
-        config = {"n_features": X.shape[1], "n_experts": k, "gate_activation": DEFAULT_GATE_ACTIVATION}
+        config = {
+            "n_features": X.shape[1], "n_experts": k, "gate_activation": DEFAULT_GATE_ACTIVATION,
+            "numeric_embedding": self.numeric_embedding,
+        }  # fmt: skip
         names = tuple(self.label_free_scores)
         unknown = [name for name in names if name not in LABEL_FREE_SCORES]
         if unknown:

@@ -9,7 +9,7 @@ from torch import nn
 
 from detectors.base import TRAINING_CONSTRAINTS, BaseTorchDetector
 from detectors.mamba import BidirectionalMamba
-from detectors.tokens import FeatureTokenizer, Standardize
+from detectors.tokens import Standardize, make_tokenizer
 
 __all__ = ["MambaBackbone", "MambaNetwork", "MambaDetector"]
 
@@ -21,10 +21,17 @@ class MambaBackbone(nn.Module):
     """
 
     def __init__(
-        self, n_features: int, d_model: int, n_layers: int, d_state: int, max_tokens: int, expand: int = 2
+        self,
+        n_features: int,
+        d_model: int,
+        n_layers: int,
+        d_state: int,
+        max_tokens: int,
+        expand: int = 2,
+        numeric_embedding: str = "linear",
     ) -> None:
         super().__init__()
-        self.tokenizer = FeatureTokenizer(n_features, d_model, max_tokens)
+        self.tokenizer = make_tokenizer(numeric_embedding, n_features, d_model, max_tokens)
         self.norms = nn.ModuleList(nn.RMSNorm(d_model) for _ in range(n_layers))
         self.layers = nn.ModuleList(
             BidirectionalMamba(d_model, d_state, expand=expand) for _ in range(n_layers)

@@ -8,7 +8,14 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["Standardize", "FeatureTokenizer", "patch_layout"]
+__all__ = [
+    "NUMERIC_EMBEDDINGS",
+    "FeatureTokenizer",
+    "PeriodicTokenizer",
+    "Standardize",
+    "make_tokenizer",
+    "patch_layout",
+]
 
 
 def patch_layout(n_features: int, max_tokens: int) -> tuple[int, int]:
@@ -139,3 +146,55 @@ class FeatureTokenizer(nn.Module):
         if self.patch_size == 1:
             return patches * self.value_weight[:, 0] + self.position
         return torch.einsum("nlp,lpd->nld", patches, self.value_weight) + self.position
+
+
+class PeriodicTokenizer(nn.Module):
+    """``(n, n_features) -> (n, n_tokens, d_model)`` through periodic numeric embeddings (PLR).
+
+    Gorishniy, Rubachev & Babenko (NeurIPS 2022): each value ``x_f`` becomes
+    ``[sin(2 pi c_f x_f), cos(2 pi c_f x_f)]`` with ``n_frequencies`` learned frequencies ``c_f``
+    (initialised from ``N(0, sigma^2)``); a token is ``ReLU(periodic features of its patch @ W_l + b_l)
+    + pos_l``. A linear map of a scalar can only say "more is more anomalous"; these let a token
+    respond to a band of values. Same patching rule as :class:`FeatureTokenizer`.
+
+    Args:
+        n_features: Number of input features.
+        d_model: Token width.
+        max_tokens: Upper bound on the number of tokens.
+        n_frequencies: Learned frequencies per feature.
+        sigma: Scale of the initial frequencies, in cycles per standard deviation.
+    """
+
+    def __init__(
+        self, n_features: int, d_model: int, max_tokens: int, n_frequencies: int = 8, sigma: float = 0.1
+    ) -> None:
+        super().__init__()
+        self.n_features = n_features
+        self.patch_size, self.n_tokens = patch_layout(n_features, max_tokens)
+        self.n_padding = self.patch_size * self.n_tokens - n_features
+        width = 2 * n_frequencies * self.patch_size
+        self.frequencies = nn.Parameter(torch.randn(self.n_tokens, self.patch_size, n_frequencies) * sigma)
+        self.value_weight = nn.Parameter(torch.randn(self.n_tokens, width, d_model) / math.sqrt(width))
+        self.value_bias = nn.Parameter(torch.zeros(self.n_tokens, d_model))
+        self.position = nn.Parameter(torch.randn(self.n_tokens, d_model) * 0.02)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Embed standardised rows as a token sequence."""
+        if self.n_padding:
+            x = nn.functional.pad(x, (0, self.n_padding))
+        patches = x.view(x.shape[0], self.n_tokens, self.patch_size)
+        angles = (2 * math.pi) * patches[..., None] * self.frequencies  # (n, L, p, k)
+        periodic = torch.cat([torch.sin(angles), torch.cos(angles)], dim=-1).flatten(2)  # (n, L, 2kp)
+        tokens = torch.einsum("nlf,lfd->nld", periodic, self.value_weight) + self.value_bias
+        return torch.relu(tokens) + self.position
+
+
+NUMERIC_EMBEDDINGS = {"linear": FeatureTokenizer, "periodic": PeriodicTokenizer}
+"""Feature-token embeddings by name (``MambaMoEDetector(numeric_embedding=...)``)."""
+
+
+def make_tokenizer(name: str, n_features: int, d_model: int, max_tokens: int) -> nn.Module:
+    """The tokenizer ``name`` of :data:`NUMERIC_EMBEDDINGS` (``ValueError`` naming the choices)."""
+    if name not in NUMERIC_EMBEDDINGS:
+        raise ValueError(f"numeric_embedding must be one of {sorted(NUMERIC_EMBEDDINGS)}, got {name!r}")
+    return NUMERIC_EMBEDDINGS[name](n_features, d_model, max_tokens)

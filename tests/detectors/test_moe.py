@@ -153,3 +153,23 @@ def test_batch_one_path_routes_top1_and_stays_differentiable(blob_moe, blobs):
     x = rows[:1].clone().requires_grad_(True)
     net(x).sum().backward()  # the env's gradient policy differentiates P(anomaly) w.r.t. the row
     assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+
+
+def test_periodic_numeric_embeddings_fit_save_and_load(tmp_path):
+    """``numeric_embedding="periodic"``: same contract as the linear tokens, and the file remembers it."""
+    from detectors import load_detector
+    from detectors.tokens import PeriodicTokenizer
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 6)).astype(np.float32)
+    y = (np.abs(X[:, 0]) > 1.8).astype(int)  # a band, not a direction: what periodic tokens are for
+    det = MambaMoEDetector(numeric_embedding="periodic", n_experts=2, epochs=2, random_state=0).fit(X, y)
+    assert all(isinstance(e.tokenizer, PeriodicTokenizer) for e in det.network_.experts)
+    det.save(tmp_path / "m.pt")
+    again = load_detector(tmp_path / "m.pt")
+    assert again.numeric_embedding == "periodic"
+    np.testing.assert_allclose(again.decision_function(X), det.decision_function(X), rtol=1e-5, atol=1e-6)
+    twin = MambaMoEDetector(numeric_embedding="periodic", n_experts=2, epochs=2, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(twin.decision_function(X), det.decision_function(X))
+    with pytest.raises(ValueError, match="numeric_embedding"):
+        MambaMoEDetector(numeric_embedding="bogus").fit(X, y)

@@ -42,6 +42,9 @@ VARIANTS: dict[str, dict] = {
     "s_both": {"epochs": 3, "label_free_scores": ("knn", "ecod"), "score_inputs": "both"},
     "e10_nv": {"epochs": 10, "validation_fraction": 0.0, "label_free_scores": ()},
     "sk_e10": {"epochs": 10, "label_free_scores": ("knn", "ecod"), "score_inputs": "skip"},
+    "e10_nv_per": {
+        "epochs": 10, "validation_fraction": 0.0, "label_free_scores": (), "numeric_embedding": "periodic",
+    },
     "sk_e10_nv": {
         "epochs": 10, "label_free_scores": ("knn", "ecod"), "score_inputs": "skip", "validation_fraction": 0.0,
     },
