@@ -91,10 +91,14 @@ class MoMEExpert(MambaBackbone):
         if not self.n_scores:
             return super().forward(u)
         z, s = u[:, : self.n_features], u[:, self.n_features :]
-        h = torch.cat([self.tokenizer(z), s[:, :, None] * self.score_weight + self.score_position], dim=1)
-        for norm, layer in zip(self.norms, self.layers, strict=True):
-            h = h + layer(norm(h))
-        return self.head(self.final_norm(h).mean(dim=1)).squeeze(-1)
+        return self.encode(
+            torch.cat([self.tokenizer(z), s[:, :, None] * self.score_weight + self.score_position], dim=1)
+        )
+
+
+def _per_row(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """``(n,)`` per-row values shaped to broadcast against ``like`` (``(n,)`` or members' ``(n, M)``)."""
+    return values.view(-1, *([1] * (like.dim() - 1)))
 
 
 class MoMENetwork(nn.Module):
@@ -197,18 +201,19 @@ class MoMENetwork(nn.Module):
         z, u, range_score = self._inputs(x)
         gate_logits = self.gate_logits(z)
         if self.n_experts == 1:
-            return self.experts[0](u) + range_score, gate_logits.new_zeros(()), gate_logits
+            logits = self.experts[0](u)
+            return logits + _per_row(range_score, logits), gate_logits.new_zeros(()), gate_logits
         noisy = gate_logits + self.gate_noise * torch.randn_like(gate_logits)
         choice = noisy.argmax(dim=-1)
         gate_prob = torch.softmax(noisy, dim=-1).gather(1, choice[:, None]).squeeze(1)
-        logits = z.new_empty(z.shape[0])
-        for k in range(self.n_experts):
-            rows = (choice == k).nonzero().squeeze(1)
-            if rows.numel():
-                logits = logits.index_put((rows,), self.experts[k](u[rows]))
+        routed = [(rows, self.experts[k](u[rows])) for k in range(self.n_experts)
+                  if (rows := (choice == k).nonzero().squeeze(1)).numel()]  # fmt: skip
+        logits = z.new_empty((z.shape[0], *routed[0][1].shape[1:]))  # (n,), or (n, M) with an ensemble
+        for rows, out in routed:
+            logits = logits.index_put((rows,), out)
         routed_share = torch.bincount(choice, minlength=self.n_experts).float() / z.shape[0]
         balance = self.n_experts * (routed_share * torch.softmax(gate_logits, dim=-1).mean(0)).sum()
-        return logits * gate_prob + range_score, balance, gate_logits
+        return logits * _per_row(gate_prob, logits) + _per_row(range_score, logits), balance, gate_logits
 
 
 class MambaMoEDetector(BaseTorchDetector):
@@ -226,6 +231,10 @@ class MambaMoEDetector(BaseTorchDetector):
         numeric_embedding: How a feature value becomes a token: ``"linear"`` (``value * w + pos``) or
             ``"periodic"`` (learned-frequency sin/cos, linear, ReLU: Gorishniy et al. 2022;
             :class:`detectors.tokens.PeriodicTokenizer`).
+        ensemble_size: ``M > 1``: each expert is a TabM-mini ensemble (Gorishniy et al., ICLR 2025) of
+            ``M`` members that share every layer and differ by a learned scaling of the tokens and
+            their heads; each member trains on its own loss, the score is their mean logit. The
+            members run as one batch, so a row still visits one expert.
         gate_hidden: Hidden width of the gate MLP.
         gate_noise: Std of the Gaussian noise on gate logits during training.
         balance_coef: Weight of the Switch load-balancing loss.
@@ -258,6 +267,7 @@ class MambaMoEDetector(BaseTorchDetector):
         "label_free_scores": [tuple, list],  # names checked against LABEL_FREE_SCORES on fit
         "score_inputs": [StrOptions({"tokens", "skip", "both"})],
         "numeric_embedding": [StrOptions(set(NUMERIC_EMBEDDINGS))],
+        "ensemble_size": [Interval(Integral, 1, None, closed="left")],
         "reference_rows": [Interval(Integral, 2, None, closed="left")],
     }
 
@@ -278,6 +288,7 @@ class MambaMoEDetector(BaseTorchDetector):
         expand: int = 2,
         max_tokens: int = 12,
         numeric_embedding: str = "linear",
+        ensemble_size: int = 1,
         gate_hidden: int = 32,
         gate_noise: float = 1.0,
         balance_coef: float = 0.01,
@@ -311,6 +322,7 @@ class MambaMoEDetector(BaseTorchDetector):
         self.expand = expand
         self.max_tokens = max_tokens
         self.numeric_embedding = numeric_embedding
+        self.ensemble_size = ensemble_size
         self.gate_hidden = gate_hidden
         self.gate_noise = gate_noise
         self.balance_coef = balance_coef
@@ -353,6 +365,7 @@ class MambaMoEDetector(BaseTorchDetector):
             max_tokens=self.max_tokens,
             expand=self.expand,
             numeric_embedding=config.get("numeric_embedding", "linear"),  # files saved before: linear
+            ensemble=config.get("ensemble", 1),
         )
 
     def _standardized(self, X: np.ndarray) -> np.ndarray:
@@ -373,7 +386,7 @@ class MambaMoEDetector(BaseTorchDetector):
         )
         config = {
             "n_features": X.shape[1], "n_experts": k, "gate_activation": DEFAULT_GATE_ACTIVATION,
-            "numeric_embedding": self.numeric_embedding,
+            "numeric_embedding": self.numeric_embedding, "ensemble": self.ensemble_size,
         }  # fmt: skip
         names = tuple(self.label_free_scores)
         unknown = [name for name in names if name not in LABEL_FREE_SCORES]
@@ -419,6 +432,9 @@ class MambaMoEDetector(BaseTorchDetector):
         pos_weight: torch.Tensor,
     ) -> torch.Tensor:
         logits, balance, gate_logits = net.training_forward(xb)
+        if logits.dim() == 2:  # ensemble members: each learns the targets on its own
+            yb = yb[:, None].expand_as(logits)
+            extras = {k: (v[:, None].expand_as(logits) if k == "teacher" else v) for k, v in extras.items()}
         loss = (
             F.binary_cross_entropy_with_logits(logits, yb, pos_weight=pos_weight)
             + self.balance_coef * balance

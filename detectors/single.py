@@ -29,6 +29,7 @@ class MambaBackbone(nn.Module):
         max_tokens: int,
         expand: int = 2,
         numeric_embedding: str = "linear",
+        ensemble: int = 1,
     ) -> None:
         super().__init__()
         self.tokenizer = make_tokenizer(numeric_embedding, n_features, d_model, max_tokens)
@@ -37,14 +38,31 @@ class MambaBackbone(nn.Module):
             BidirectionalMamba(d_model, d_state, expand=expand) for _ in range(n_layers)
         )
         self.final_norm = nn.RMSNorm(d_model)
-        self.head = nn.Linear(d_model, 1)
+        self.ensemble = int(ensemble)
+        self.head = nn.Linear(d_model, self.ensemble)  # one head per ensemble member
+        if self.ensemble > 1:
+            # TabM-mini (Gorishniy et al., ICLR 2025): member m scales the tokens by its own vector
+            # (initialised to random signs) and shares every layer; members train on their own losses.
+            signs = torch.randint(0, 2, (self.ensemble, d_model), generator=torch.Generator().manual_seed(0))
+            self.member_scale = nn.Parameter(2.0 * signs.float() - 1.0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(n, n_features)`` standardised rows -> ``(n,)`` logits."""
-        h = self.tokenizer(x)
+        """``(n, n_features)`` standardised rows -> ``(n,)`` logits (members': ``(n, M)`` in training)."""
+        return self.encode(self.tokenizer(x))
+
+    def encode(self, h: torch.Tensor) -> torch.Tensor:
+        """``(n, L, d_model)`` tokens -> logits; with an ensemble, the members' mean (eval) or each (train)."""
+        n = h.shape[0]
+        if self.ensemble > 1:
+            h = (h[None] * self.member_scale[:, None, None, :]).flatten(0, 1)  # (M n, L, d)
         for norm, layer in zip(self.norms, self.layers, strict=True):
             h = h + layer(norm(h))
-        return self.head(self.final_norm(h).mean(dim=1)).squeeze(-1)
+        pooled = self.final_norm(h).mean(dim=1)
+        if self.ensemble == 1:
+            return self.head(pooled).squeeze(-1)
+        members = pooled.view(self.ensemble, n, -1)
+        logits = torch.einsum("mnd,md->nm", members, self.head.weight) + self.head.bias
+        return logits if self.training else logits.mean(dim=1)
 
 
 class MambaNetwork(nn.Module):

@@ -173,3 +173,32 @@ def test_periodic_numeric_embeddings_fit_save_and_load(tmp_path):
     np.testing.assert_array_equal(twin.decision_function(X), det.decision_function(X))
     with pytest.raises(ValueError, match="numeric_embedding"):
         MambaMoEDetector(numeric_embedding="bogus").fit(X, y)
+
+
+def test_an_ensemble_trains_each_member_and_scores_their_mean(tmp_path):
+    """``ensemble_size=M``: members' logits ``(n, M)`` in training, their mean at inference, one file."""
+    from detectors import load_detector
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 6)).astype(np.float32)
+    y = (X[:, 0] + X[:, 1] > 2.0).astype(int)
+    det = MambaMoEDetector(ensemble_size=3, n_experts=2, epochs=2, random_state=0).fit(X, y)
+    net = det.network_
+    u = torch.as_tensor(X[:16])
+    net.train()
+    logits, _, _ = net.training_forward(u)
+    assert logits.shape == (16, 3) and not torch.allclose(logits[:, 0], logits[:, 1])
+    net.eval()
+    with torch.no_grad():
+        expert = net.experts[0]
+        z = net.standardize(u)
+        expert.train()
+        members = expert(z)
+        expert.eval()
+        torch.testing.assert_close(expert(z), members.mean(dim=1))
+    det.save(tmp_path / "m.pt")
+    np.testing.assert_allclose(
+        load_detector(tmp_path / "m.pt").decision_function(X), det.decision_function(X), rtol=1e-5, atol=1e-6
+    )
+    single = MambaMoEDetector(n_experts=2, epochs=1, random_state=0).fit(X, y)
+    assert not any("member_scale" in k for k in single.network_.state_dict())  # M = 1: the old layout

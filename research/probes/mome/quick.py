@@ -45,6 +45,7 @@ VARIANTS: dict[str, dict] = {
     "e10_nv_per": {
         "epochs": 10, "validation_fraction": 0.0, "label_free_scores": (), "numeric_embedding": "periodic",
     },
+    "e10_nv_ens4": {"epochs": 10, "validation_fraction": 0.0, "label_free_scores": (), "ensemble_size": 4},
     "sk_e10_nv": {
         "epochs": 10, "label_free_scores": ("knn", "ecod"), "score_inputs": "skip", "validation_fraction": 0.0,
     },
