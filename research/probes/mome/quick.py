@@ -46,6 +46,9 @@ VARIANTS: dict[str, dict] = {
         "epochs": 10, "validation_fraction": 0.0, "label_free_scores": (), "numeric_embedding": "periodic",
     },
     "e10_nv_ens4": {"epochs": 10, "validation_fraction": 0.0, "label_free_scores": (), "ensemble_size": 4},
+    "e10_nv_ens8": {"epochs": 10, "validation_fraction": 0.0, "label_free_scores": (), "ensemble_size": 8},
+    "e4_nv_ens4": {"epochs": 4, "validation_fraction": 0.0, "label_free_scores": (), "ensemble_size": 4},
+    "e10_nv_loaded": {"epochs": 10, "validation_fraction": 0.0, "label_free_scores": ()},  # e10_nv, timed beside the ens runs
     "sk_e10_nv": {
         "epochs": 10, "label_free_scores": ("knn", "ecod"), "score_inputs": "skip", "validation_fraction": 0.0,
     },
