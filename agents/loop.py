@@ -279,14 +279,16 @@ class _LoopRun:
         self, state: LoopState, policy: GenerationPolicy | None, X_train: np.ndarray, y_train: np.ndarray
     ) -> LoopResult:
         """The deployment detector on the whole training split (+ the kept rows if the gate lets them in)."""
-        from agents.deploy import choose_synthetic_weight, fit_deployment
+        from agents.deploy import choose_synthetic_weight, fit_deployment, joins_without_gate
         from agents.exposure import gated_exposure_rows
 
         rounds = self.budget.rounds
         self.report(f"fitting the deployment detector ({self.options.deploy})", rounds, rounds)
         seed_round(self.seed, rounds + 1)
         weight, evidence = self.options.synthetic_weight, {}
-        if self.options.synthetic_gate and self.options.value_gate:
+        if self.options.synthetic_gate and joins_without_gate(self.options.deploy, y_train):
+            evidence = {"few_labels_rule": True}  # no gate can judge; the table says they pay here
+        elif self.options.synthetic_gate and self.options.value_gate:
             from agents.value_gate import choose_weight_by_value
             from hydra_env.config import EnvConfig
 

@@ -379,6 +379,11 @@ def gate_lines(summary: dict[str, Any]) -> tuple[str, list[tuple[str, Any]]]:
         return caption, []
     if margin is None:
         return caption + "; gate off: they join whatever the validation says", []
+    if gate.get("few_labels_rule"):
+        from agents.deploy import FEW_LABELS_JOIN_BELOW
+
+        below = FEW_LABELS_JOIN_BELOW.get(summary.get("deploy", ""), 4)
+        return caption + f"; few-labels rule: below {below} labeled anomalies they join without the gate", []
     if gate.get(f"{prefixes[0]}_auc_without") is None:
         where = "training" if value else "validation"
         return caption + f"; gate: too few labeled {where} anomalies to judge, so none joined", []

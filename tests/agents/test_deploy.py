@@ -63,3 +63,31 @@ def test_without_enough_validation_anomalies_nothing_joins_and_no_evidence_is_cl
         X_fit, y_fit, X_val[keep], y_val[keep], helpful, synthetic_weight=1.0, seed=1
     )
     assert weight == 0.0 and evidence == {"val_auc_without": None, "val_auc_with": None}
+
+
+def test_the_few_labels_rule_names_mome_below_four_labels_only():
+    from agents.deploy import FEW_LABELS_JOIN_BELOW, joins_without_gate
+
+    assert FEW_LABELS_JOIN_BELOW == {"mome": 4}
+    three, four = np.r_[np.zeros(50), np.ones(3)], np.r_[np.zeros(50), np.ones(4)]
+    assert joins_without_gate("mome", three) and not joins_without_gate("mome", four)
+    assert not joins_without_gate("catboost", three)
+
+
+@pytest.mark.slow
+def test_a_mome_run_with_few_labels_deploys_its_kept_rows():
+    """Two labeled anomalies: no gate can judge, so MoME takes the kept rows (the rule); CatBoost does not."""
+    from agents.config import LoopOptions, get_budget
+    from agents.loop import swift_hydra_loop
+    from hydra_env import datasets
+
+    split = datasets.adbench_split(*datasets.load("wdbc"), la=0.1, seed=1)
+    assert split.y_train.sum() < 4
+    budget = get_budget("tiny", rounds=1)
+    result = swift_hydra_loop(
+        split.X_train, split.y_train, algo="random", budget=budget, seed=1, options=LoopOptions(deploy="mome")
+    )
+    assert len(result.kept_X) and result.deploy_gate["few_labels_rule"] is True
+    assert result.deploy_gate["synthetic_weight_used"] == 1.0
+    gated = swift_hydra_loop(split.X_train, split.y_train, algo="random", budget=budget, seed=1)
+    assert "few_labels_rule" not in gated.deploy_gate and gated.deploy_gate["synthetic_weight_used"] == 0.0
