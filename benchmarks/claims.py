@@ -286,6 +286,31 @@ def value_unseen_checks(rows: Rows) -> list[Check]:
     return [Check(table, *VALUE_UNSEEN_CLAIMS[0], f"{diff:+.2f}", diff >= 1.5)]
 
 
+# ----------------------------------------------------------------------------------------------- generators
+GENERATOR_CLAIMS = (
+    (
+        "(deployment, regime) pairs where some generator beats the control (Wilcoxon p < 0.05, gain > 0)",
+        ">= 1",
+    ),
+)
+
+
+def generator_checks(rows: Rows) -> list[Check]:
+    """Issue 27 (ambitious): somewhere, generated rows beat the no-augmentation control."""
+    from benchmarks import generators_report
+
+    table = "generators table"
+    entries = generators_report.gain_table(rows)
+    if not entries:
+        return _missing(table, GENERATOR_CLAIMS)
+    paying = sorted(
+        {(g["deploy"], g["regime"]) for g in entries if g["gain"] > 0 and g["p_value"] < 0.05},
+        key=lambda pair: (pair[0], generators_report._regime_order(pair[1])),
+    )
+    measured = f"{len(paying)}: " + ", ".join(f"{d} {r}" for d, r in paying) if paying else "0"
+    return [Check(table, *GENERATOR_CLAIMS[0], measured, bool(paying))]
+
+
 # ----------------------------------------------------------------------------------------------- report
 TABLES: dict[str, tuple[str, Callable[[Rows], list[Check]]]] = {
     "adbench": ("adbench/adbench_results.csv", adbench_checks),
@@ -293,6 +318,7 @@ TABLES: dict[str, tuple[str, Callable[[Rows], list[Check]]]] = {
     "mome": ("adbench/adbench_results.csv", mome_checks),
     "unseen": ("unseen/unseen_results.csv", unseen_checks),
     "policies": ("policies/policies_results.csv", policy_checks),
+    "generators": ("generators", generator_checks),
     "value reward": ("policies/value/policies_results.csv", value_reward_checks),
     "value loop, ADBench": ("adbench/adbench_results.csv", value_adbench_checks),
     "value loop, unseen": ("unseen/unseen_results.csv", value_unseen_checks),
@@ -307,7 +333,11 @@ def checks(results: Path) -> list[Check]:
     loaded: dict[Path, Rows] = {}
     for relative, judge in TABLES.values():
         path = Path(results) / relative
-        if path.is_file() and path not in loaded:
+        if path.is_dir() and path not in loaded:  # a folder of runner CSVs (the generators table)
+            from benchmarks.generators_report import load
+
+            loaded[path] = load(path)
+        elif path.is_file() and path not in loaded:
             loaded[path] = load_rows(path)
         out += judge(loaded.get(path, []))
     return out

@@ -100,9 +100,9 @@ def test_policy_targets():
 
 def test_missing_tables_give_no_data_not_a_pass(tmp_path):
     found = claims.checks(tmp_path)
-    assert len(found) == 24 and set(_verdicts(found)) == {"no data"}
+    assert len(found) == 25 and set(_verdicts(found)) == {"no data"}
     text = claims.markdown(found, command="cmd", commit="abc")
-    assert "Verdicts: 0 met, 0 not met, 24 no data." in text
+    assert "Verdicts: 0 met, 0 not met, 25 no data." in text
 
 
 def test_cli_writes_the_scorecard_and_names_a_missing_folder(tmp_path, capsys):
