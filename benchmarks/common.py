@@ -84,6 +84,7 @@ SHARED_CONTROLS = {
     "swift_hydra_exposure": "swift_hydra_control",
     "swift_hydra_exposure_gated": "swift_hydra_control",
     "swift_hydra_reference": "swift_hydra_control",
+    "swift_hydra_value": "swift_hydra_control",
 }
 """Swift Hydra methods whose paired control is another method's (the same detector, no synthetic row)."""
 
