@@ -323,19 +323,27 @@ def uncertainty_section(budget: str, rows: Sequence[dict[str, str]], algos: Sequ
         n = sum(len(v) for v in gain)
         lines.append(f"| {algo} | {n} | " + " | ".join(cells) + " |")
     lines.append("")
-    found = best_policy(rows, algos)
-    if found is not None:
-        best, est, k = found
-        # The best of k is picked after the fact: a Bonferroni level (1 - 0.05 / k) pays for the pick.
-        level = 1.0 - (1.0 - rl_stats.DEFAULT_LEVEL) / k
-        _, picked, _ = best_policy(rows, algos, level=level)
-        lines.append(
-            f"- Best policy by mean AUC gain: `{best}`, {est.format(scale=100.0)} points (mean, stratified "
-            f"bootstrap 95% CI; it {_verdict(est)}). Picked as the best of {k}, so that CI is "
-            f"optimistic; the {100 * level:.3g}% CI, which pays for the pick (Bonferroni over "
-            f"{k}), is [{100 * picked.low:.3g}, {100 * picked.high:.3g}] (it {_verdict(picked)})."
-        )
+    best_line = best_policy_line(rows, algos)
+    if best_line is not None:
+        lines.append(best_line)
     return [*lines, _noise_floor(rows), _correlation(rows), ""]
+
+
+def best_policy_line(rows: Sequence[dict[str, str]], algos: Sequence[str]) -> str | None:
+    """Markdown line: the best policy's mean AUC gain, its 95% CI and the Bonferroni CI of the pick."""
+    found = best_policy(rows, algos)
+    if found is None:
+        return None
+    best, est, k = found
+    # The best of k is picked after the fact: a Bonferroni level (1 - 0.05 / k) pays for the pick.
+    level = 1.0 - (1.0 - rl_stats.DEFAULT_LEVEL) / k
+    _, picked, _ = best_policy(rows, algos, level=level)
+    return (
+        f"- Best policy by mean AUC gain: `{best}`, {est.format(scale=100.0)} points (mean, stratified "
+        f"bootstrap 95% CI; it {_verdict(est)}). Picked as the best of {k}, so that CI is "
+        f"optimistic; the {100 * level:.3g}% CI, which pays for the pick (Bonferroni over "
+        f"{k}), is [{100 * picked.low:.3g}, {100 * picked.high:.3g}] (it {_verdict(picked)})."
+    )
 
 
 def _verdict(est: rl_stats.Estimate) -> str:

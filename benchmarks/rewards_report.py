@@ -24,7 +24,7 @@ import numpy as np
 
 from benchmarks import rl_stats
 from benchmarks.common import atomic_write, git_commit
-from benchmarks.policies_report import BASELINE, BOOTSTRAP_SEED, _paired, best_policy, reward_gain
+from benchmarks.policies_report import BASELINE, BOOTSTRAP_SEED, _paired, best_policy_line, reward_gain
 
 SUMMARY_FILE = "rewards_summary.md"
 PAPER_REWARD = "paper (miss + novelty + entropy)"
@@ -106,16 +106,9 @@ def reward_section(reward: str, rows: Sequence[dict[str, str]]) -> list[str]:
             f"| {algo} | {n} | {_fmt(reward_diff[0] if reward_diff else None)} | {_fmt(gain, 100.0)} |"
         )
     lines.append("")
-    best = best_policy(rows, algos)
-    if best is not None:
-        name, est, k = best
-        level = 1.0 - (1.0 - rl_stats.DEFAULT_LEVEL) / k
-        _, picked, _ = best_policy(rows, algos, level=level)
-        lines.append(
-            f"- Best policy by mean AUC gain: `{name}`, {est.format(scale=100.0)} points (95% CI); "
-            f"picked as the best of {k}, its Bonferroni {100 * level:.3g}% CI is "
-            f"[{100 * picked.low:.3g}, {100 * picked.high:.3g}]."
-        )
+    best_line = best_policy_line(rows, algos)
+    if best_line is not None:
+        lines.append(best_line)
     rl = [a for a in algos if a not in (BASELINE, "gradient")]
     best_rl = max(
         rl, key=lambda a: reward_gain(rows, a)[0].value if reward_gain(rows, a) else -np.inf, default=None
