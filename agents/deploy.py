@@ -69,10 +69,16 @@ def _boosted(booster: str) -> Callable[[Any, int, str], Any]:
 
 
 def _mome(budget: Any, seed: int, device: str) -> Any:
-    from detectors import MambaMoEDetector
+    from detectors.moe import TABLE_SETTINGS, MambaMoEDetector
 
+    # The tables' MoME (every row trains, four members per expert); size, epochs and the step cap
+    # come from the budget, like the in-loop detector's.
+    settings = {k: v for k, v in TABLE_SETTINGS.items() if k != "max_steps_per_epoch"}
     return MambaMoEDetector(
-        n_experts=budget.n_experts, epochs=budget.deploy_epochs, **budget.mamba_kwargs(seed, device)
+        n_experts=budget.n_experts,
+        epochs=budget.deploy_epochs,
+        **settings,
+        **budget.mamba_kwargs(seed, device),
     )
 
 

@@ -70,15 +70,21 @@ def _fit_devnet(X, y, *, seed: int, budget, n_jobs: int | None, **_: Any):
     return DevNet(random_state=seed).fit(X, y)
 
 
-# MoME in the runners (research/probes/mome): 10 epochs at tiny, and every row trains (no validation
-# split: early stopping on the validation loss stopped it after an epoch or two on sets with 15-50
-# labeled anomalies, where the unlabeled anomalies among the normals make that loss rise).
+# MoME in the runners (research/probes/mome): 10 epochs at tiny and small, with the tables' settings
+# (detectors.moe.TABLE_SETTINGS: every row trains, four TabM-mini members, <= 25 minibatches an epoch).
 _MOME_EPOCHS = {"tiny": 10, "small": 10, "paper": None}
-_MOME_SETTINGS = {"validation_fraction": 0.0}
+
+
+def _mome_table_settings() -> dict[str, Any]:
+    from detectors.moe import TABLE_SETTINGS  # imported at fit time: the registry stays cheap to import
+
+    return dict(TABLE_SETTINGS)
 
 
 def _mamba(
-    class_name: str, epochs_by_budget: dict[str, int | None] = _MAMBA_EPOCHS, settings: dict | None = None
+    class_name: str,
+    epochs_by_budget: dict[str, int | None] = _MAMBA_EPOCHS,
+    settings: Callable[[], dict[str, Any]] | None = None,
 ) -> Callable[..., Any]:
     def fit(X, y, *, seed: int, budget, n_jobs: int | None, **_: Any):
         import detectors
@@ -93,7 +99,7 @@ def _mamba(
         epochs = epochs_by_budget.get(budget) if isinstance(budget, str) else None
         if epochs is not None and "epochs" in params:
             kwargs["epochs"] = epochs
-        return cls(**kwargs, **(settings or {})).fit(X, y)
+        return cls(**kwargs, **(settings() if settings else {})).fit(X, y)
 
     return fit
 
@@ -215,7 +221,7 @@ for _method in (
     Method(
         "mome",
         OURS,
-        _mamba("MambaMoEDetector", _MOME_EPOCHS, _MOME_SETTINGS),
+        _mamba("MambaMoEDetector", _MOME_EPOCHS, _mome_table_settings),
         "Mixture-of-Mamba-Experts detector, no generated data",
         ("detectors",),
     ),

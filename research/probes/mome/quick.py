@@ -48,6 +48,23 @@ VARIANTS: dict[str, dict] = {
     "e10_nv_ens4": {"epochs": 10, "validation_fraction": 0.0, "label_free_scores": (), "ensemble_size": 4},
     "e10_nv_ens8": {"epochs": 10, "validation_fraction": 0.0, "label_free_scores": (), "ensemble_size": 8},
     "e4_nv_ens4": {"epochs": 4, "validation_fraction": 0.0, "label_free_scores": (), "ensemble_size": 4},
+    # Step caps (a cell's cost stops growing with its rows past 25 x 128 rows per epoch) and M = 2.
+    "e10_nv_ens4_s25": {
+        "epochs": 10, "validation_fraction": 0.0, "label_free_scores": (), "ensemble_size": 4,
+        "max_steps_per_epoch": 25,
+    },
+    "e16_nv_ens4_s25": {
+        "epochs": 16, "validation_fraction": 0.0, "label_free_scores": (), "ensemble_size": 4,
+        "max_steps_per_epoch": 25,
+    },
+    "e10_nv_ens4_s25_d32": {
+        "epochs": 10, "validation_fraction": 0.0, "label_free_scores": (), "ensemble_size": 4,
+        "max_steps_per_epoch": 25, "d_model": 32,
+    },
+    "e10_nv_ens2_s25": {
+        "epochs": 10, "validation_fraction": 0.0, "label_free_scores": (), "ensemble_size": 2,
+        "max_steps_per_epoch": 25,
+    },
     "e10_nv_loaded": {"epochs": 10, "validation_fraction": 0.0, "label_free_scores": ()},  # e10_nv, timed beside the ens runs
     "sk_e10_nv": {
         "epochs": 10, "label_free_scores": ("knn", "ecod"), "score_inputs": "skip", "validation_fraction": 0.0,
