@@ -22,6 +22,32 @@ def load() -> dict[str, dict[tuple[str, int], dict]]:
     return runs
 
 
+# Runs timed beside a fresh CatBoost run (the runner's method, same process or same load): their
+# cost ratio is read against it, not against `catboost`, which ran under another load.
+TIMED_BESIDE = {"e10_nv_ens4_s25": "method_catboost", "e10_nv_ens2_s25": "method_catboost"}
+# Stopped runs, compared with a reference variant on the cells they finished.
+STOPPED_AGAINST = {"e16_nv_ens4_s25": "e10_nv_ens4_s25", "e10_nv_ens4_s25_d32": "e10_nv_ens4_s25"}
+
+
+def side_notes(runs: dict, cells: list) -> None:
+    """Cost ratios against CatBoost timed beside, and stopped runs against their reference."""
+    print()
+    for name, ref in TIMED_BESIDE.items():
+        if name in runs and ref in runs and all(c in runs[name] and c in runs[ref] for c in cells):
+            ratio = sum(runs[name][c]["fit_seconds"] for c in cells) / sum(runs[ref][c]["fit_seconds"] for c in cells)
+            print(f"- {name}: fit seconds / `{ref}` timed beside it on the 24 cells: {ratio:.2f}")
+    for name, ref in STOPPED_AGAINST.items():
+        if name not in runs or ref not in runs:
+            continue
+        done = [c for c in cells if c in runs[name] and c in runs[ref]]
+        if not done:
+            continue
+        d = np.array([runs[name][c]["auc_roc"] - runs[ref][c]["auc_roc"] for c in done]) * 100
+        cost = sum(runs[name][c]["fit_seconds"] for c in done) / sum(runs[ref][c]["fit_seconds"] for c in done)
+        print(f"- {name} (stopped): {d.mean():+.2f} AUC points (se {d.std(ddof=1) / np.sqrt(len(d)):.2f}) "
+              f"against {ref} on the {len(done)} cells it finished, at {cost:.2f}x its fit seconds")
+
+
 def main() -> None:
     runs = load()
     cells = [(d, s) for d in DATASETS for s in SEEDS]
@@ -46,6 +72,7 @@ def main() -> None:
         ratio = f"{fit / sum(cat[c]['fit_seconds'] for c in cells):.2f}" if cat is not None else ""
         print(f"| {name} | {np.mean(per_ds):.2f} | {diff} | " + " | ".join(f"{a:.1f}" for a in per_ds)
               + f" | {fit:.0f} | {ratio} |")
+    side_notes(runs, cells)
     partial = sorted(set(runs) - set(complete))
     if partial:
         print(f"\nincomplete (not in the table): {', '.join(f'{n} ({len(runs[n])}/24)' for n in partial)}")

@@ -1,0 +1,42 @@
+"""benchmarks.methods: the runners' MoME is the tables' MoME, in the baseline and in the deployment."""
+
+from __future__ import annotations
+
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from agents.config import BUDGETS
+from agents.deploy import make_deploy_detector
+from benchmarks.methods import METHODS
+from detectors.moe import TABLE_SETTINGS
+from hydra_env import datasets
+
+
+@pytest.fixture(scope="module")
+def wdbc():
+    return datasets.adbench_split(*datasets.load("wdbc"), la=0.1, seed=1)
+
+
+def test_runner_mome_fits_the_table_settings_with_a_quality_floor(wdbc):
+    det = METHODS["mome"].fit(wdbc.X_train, wdbc.y_train, seed=1, budget="tiny", n_jobs=1)
+    params = det.get_params()
+    assert {k: params[k] for k in TABLE_SETTINGS} == TABLE_SETTINGS
+    assert params["epochs"] == 10 and params["random_state"] == 1
+    # Four members per expert and every row trained: the network holds one head per member.
+    assert det.network_.experts[0].head.out_features == TABLE_SETTINGS["ensemble_size"]
+    assert roc_auc_score(wdbc.y_test, det.decision_function(wdbc.X_test)) > 0.9
+
+
+@pytest.mark.parametrize("budget", ["tiny", "small"])
+def test_mome_deployment_uses_the_table_settings_and_the_budget_size(budget):
+    spec = BUDGETS[budget]
+    params = make_deploy_detector("mome", spec, seed=3).get_params()
+    assert params["ensemble_size"] == TABLE_SETTINGS["ensemble_size"]
+    assert params["validation_fraction"] == TABLE_SETTINGS["validation_fraction"]
+    # The step cap, epochs and size stay the budget's, like the in-loop detector's.
+    assert params["max_steps_per_epoch"] == spec.max_steps_per_epoch
+    assert (params["epochs"], params["n_experts"], params["d_model"]) == (
+        spec.deploy_epochs,
+        spec.n_experts,
+        spec.d_model,
+    )
