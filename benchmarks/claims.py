@@ -25,10 +25,12 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -160,6 +162,27 @@ def mome_checks(rows: Rows) -> list[Check]:
         ratio = cost["mome"][0] / cost["catboost"][0]
         values.append((f"{ratio:.2f}x", ratio <= 3.0))
     return [Check(table, c, t, m, ok) for (c, t), (m, ok) in zip(MOME_CLAIMS, values, strict=True)]
+
+
+MOME_SPEED_CLAIMS = (
+    ("MoME K = 2, 4, 8 batch-1 latency / single `MambaDetector` (largest median)", "<= 0.73"),
+    ("MoME K = 8 / K = 1 batch-1 latency (median)", "<= 1.2"),
+)
+
+
+def mome_speed_checks(result: Any) -> list[Check]:
+    """Issue 28's speed property, from ``detector_speed.json`` (paired, side-by-side ratios)."""
+    table = "detector speed"
+    if not isinstance(result, dict) or "summary" not in result:
+        return _missing(table, MOME_SPEED_CLAIMS)
+    ratios = {e["model"]: e["latency_ratio_to_single"] for e in result["summary"]}
+    worst = max((f"MoME K={k}" for k in (2, 4, 8)), key=ratios.__getitem__)
+    k8_k1 = result["mome_k8_over_k1"]["median"]
+    values = (
+        (f"{ratios[worst]:.2f}x ({worst})", ratios[worst] <= 0.73),
+        (f"{k8_k1:.2f}x", k8_k1 <= 1.2),
+    )
+    return [Check(table, c, t, m, ok) for (c, t), (m, ok) in zip(MOME_SPEED_CLAIMS, values, strict=True)]
 
 
 # ----------------------------------------------------------------------------------------------- unseen
@@ -316,6 +339,7 @@ TABLES: dict[str, tuple[str, Callable[[Rows], list[Check]]]] = {
     "adbench": ("adbench/adbench_results.csv", adbench_checks),
     "label counts": ("adbench/adbench_results.csv", label_count_checks),
     "mome": ("adbench/adbench_results.csv", mome_checks),
+    "mome speed": ("detector_speed.json", mome_speed_checks),
     "unseen": ("unseen/unseen_results.csv", unseen_checks),
     "policies": ("policies/policies_results.csv", policy_checks),
     "generators": ("generators", generator_checks),
@@ -337,6 +361,8 @@ def checks(results: Path) -> list[Check]:
             from benchmarks.generators_report import load
 
             loaded[path] = load(path)
+        elif path.suffix == ".json" and path.is_file() and path not in loaded:
+            loaded[path] = json.loads(path.read_text())
         elif path.is_file() and path not in loaded:
             loaded[path] = load_rows(path)
         out += judge(loaded.get(path, []))

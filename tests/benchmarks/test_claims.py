@@ -100,9 +100,9 @@ def test_policy_targets():
 
 def test_missing_tables_give_no_data_not_a_pass(tmp_path):
     found = claims.checks(tmp_path)
-    assert len(found) == 25 and set(_verdicts(found)) == {"no data"}
+    assert len(found) == 27 and set(_verdicts(found)) == {"no data"}
     text = claims.markdown(found, command="cmd", commit="abc")
-    assert "Verdicts: 0 met, 0 not met, 25 no data." in text
+    assert "Verdicts: 0 met, 0 not met, 27 no data." in text
 
 
 def test_cli_writes_the_scorecard_and_names_a_missing_folder(tmp_path, capsys):
@@ -120,7 +120,7 @@ def test_the_committed_tables_are_all_judged():
     if not all(path.exists() for path in needed):  # a file, or a folder of CSVs (generators)
         pytest.skip("the committed result CSVs and scorecard are not in this checkout")
     found = claims.checks(results)
-    assert len(found) == 25 and "no data" not in _verdicts(found)
+    assert len(found) == 27 and "no data" not in _verdicts(found)
     # The committed scorecard is not stale: its tables are what the committed CSVs give today.
     fresh = claims.markdown(found, command="", commit="", extra=claims.variant_lines(results))
     committed = (results / claims.OUT_FILE).read_text()
@@ -174,6 +174,19 @@ def test_mome_targets_read_means_and_the_fit_cost_on_shared_cells():
     assert _verdicts(found) == ["met", "met", "not met", "met"]
     assert found[0].measured.startswith("-0.40") and found[3].measured == "2.00x"
     assert _verdicts(claims.mome_checks([])) == ["no data"] * 4
+
+
+def test_mome_speed_targets_read_the_slowest_k_and_k8_over_k1():
+    def result(k2, k4, k8, k8_k1):
+        summary = [
+            {"model": f"MoME K={k}", "latency_ratio_to_single": r} for k, r in ((2, k2), (4, k4), (8, k8))
+        ]
+        return {"summary": summary, "mome_k8_over_k1": {"median": k8_k1}}
+
+    found = claims.mome_speed_checks(result(0.60, 0.74, 0.65, 1.1))
+    assert _verdicts(found) == ["not met", "met"] and found[0].measured == "0.74x (MoME K=4)"
+    assert _verdicts(claims.mome_speed_checks(result(0.6, 0.7, 0.72, 1.3))) == ["met", "not met"]
+    assert _verdicts(claims.mome_speed_checks([])) == ["no data"] * 2
 
 
 def test_value_reward_claims_follow_the_rows():
