@@ -23,13 +23,29 @@ VARIANTS = {
     "t_d32": TABLE | {"d_model": 32},
     "t_l2": TABLE | {"n_layers": 2},
     "t_nocap": TABLE | {"max_steps_per_epoch": None},
+    "t_e20_s12": TABLE | {"epochs": 20, "max_steps_per_epoch": 12},
 }
+
+WORST = ("1_ALOI", "12_fault", "39_vertebral", "46_WPBC")
+
+
+def other_sets(shard: int, n_shards: int) -> tuple[str, ...]:
+    """The 28 other shared sets (the check of a variant chosen on the four), every n-th from ``shard``."""
+    from pathlib import Path
+
+    names = sorted(p.stem for p in Path(quick.DD).glob("*.npz") if p.stem not in WORST)
+    return tuple(names[shard::n_shards])
+
 
 if __name__ == "__main__":
     torch.set_num_threads(1)
     quick.LA = 1.0
-    quick.DATASETS = ("1_ALOI", "12_fault", "39_vertebral", "46_WPBC")
+    quick.DATASETS = WORST
     quick.OUT = quick.OUT.parent / "results_la1"
+    args = sys.argv[1:]
+    if args and args[0] == "--others":  # --others SHARD/N: the check on the other sets
+        shard, n_shards = map(int, args[1].split("/"))
+        quick.DATASETS, quick.OUT, args = other_sets(shard, n_shards), quick.OUT.parent / "results_la1_others", args[2:]
     quick.VARIANTS.update(VARIANTS)
-    for variant in sys.argv[1:]:
+    for variant in args:
         quick.run(variant)

@@ -5,13 +5,42 @@
 
 from __future__ import annotations
 
+import csv
 import json
+from pathlib import Path
 
 import numpy as np
 
 from research.probes.mome.quick import OUT
 
 RESULTS = OUT.parent / "results_la1"
+OTHERS = OUT.parent / "results_la1_others"
+ADBENCH = Path(__file__).resolve().parents[3] / "benchmarks" / "results" / "adbench" / "adbench_results.csv"
+
+
+def others_check() -> None:
+    """``t_e20_s12`` on the 28 other sets against the committed ADBench `mome` (= `t`) and CatBoost rows."""
+    path = OTHERS / "t_e20_s12.jsonl"
+    if not path.exists():
+        return
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    table = {}
+    with ADBENCH.open() as fh:
+        for r in csv.DictReader(fh):
+            if r["la"] in ("1", "1.0") and not r["n_labeled"] and r["method"] in ("mome", "catboost"):
+                table[(r["dataset"], int(r["seed"]), r["method"])] = float(r["auc_roc"])
+    d_t = np.array([r["auc_roc"] - table[(r["dataset"], r["seed"], "mome")] for r in rows]) * 100
+    d_cat = np.array([r["auc_roc"] - table[(r["dataset"], r["seed"], "catboost")] for r in rows]) * 100
+    t_cat = d_cat - d_t
+    sets = sorted({r["dataset"] for r in rows})
+    print(f"\nCheck on the other sets (`--others`): {len(rows)} cells of {len(sets)} sets at la = 1.0, against the")
+    print("committed ADBench rows of the same cells (`mome` is `t`). Paired means over cells (se):\n")
+    print(f"- t_e20_s12 - t: {d_t.mean():+.2f} ({d_t.std(ddof=1) / np.sqrt(len(d_t)):.2f})")
+    print(f"- t - catboost: {t_cat.mean():+.2f}; t_e20_s12 - catboost: {d_cat.mean():+.2f}")
+    worse = sorted(
+        (float(np.mean([d for d, r in zip(d_t, rows, strict=True) if r["dataset"] == s])), s) for s in sets
+    )[:3]
+    print("- sets where it loses most: " + ", ".join(f"{s} {v:+.1f}" for v, s in worse))
 
 
 def main() -> None:
@@ -34,6 +63,7 @@ def main() -> None:
         cost = sum(run[c]["fit_seconds"] for c in cells) / sum(base[c]["fit_seconds"] for c in cells)
         se = d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else float("nan")
         print(f"| {name} | {len(cells)} | {d.mean():+.2f} ({se:.2f}) | {per} | {cost:.2f} |")
+    others_check()
 
 
 if __name__ == "__main__":

@@ -61,6 +61,11 @@ VARIANTS: dict[str, dict] = {
         "epochs": 10, "validation_fraction": 0.0, "label_free_scores": (), "ensemble_size": 4,
         "max_steps_per_epoch": 25, "d_model": 32,
     },
+    # Twice the epochs with half the cap: small sets get twice the steps, large ones the same.
+    "e20_nv_ens4_s12": {
+        "epochs": 20, "validation_fraction": 0.0, "label_free_scores": (), "ensemble_size": 4,
+        "max_steps_per_epoch": 12,
+    },
     "e10_nv_ens2_s25": {
         "epochs": 10, "validation_fraction": 0.0, "label_free_scores": (), "ensemble_size": 2,
         "max_steps_per_epoch": 25,
