@@ -41,7 +41,8 @@ def test_reports_keep_the_keys_the_speed_page_reads(results, tmp_path):
 
 
 def test_loaded_default_threads_keep_the_one_thread_rate():
-    loaded = measure_loaded_threads(seconds=0.3, rounds=3)
+    # A median over 7 interleaved rounds: one load spike from another test worker cannot sink the ratio.
+    loaded = measure_loaded_threads(seconds=0.6, rounds=7)
     assert loaded["busy_ran_throughout"] and loaded["default_torch_threads"] >= 1
     assert set(loaded["steps_per_s"]) == {"default threads", "one thread", "default threads, unguarded"}
     # the env's one-thread guard: torch's default threads step about as fast as one thread
