@@ -166,8 +166,7 @@ class MoMENetwork(nn.Module):
 
     def _inputs(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Raw rows -> (standardised rows for the gate, expert inputs, logit offset outside the experts)."""
-        z = self.standardize(x)
-        offset = self.standardize.range_score(x)
+        z, offset = self.standardize.guarded(x)
         if self.scores is None:
             return z, z, offset
         s = self.scores(z)
@@ -196,10 +195,9 @@ class MoMENetwork(nn.Module):
     def _routed_logits(self, z: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
         if self.n_experts == 1:
             return self.experts[0](u)
-        if z.shape[0] == 1:  # the env's hot path: one argmax, one expert, no gather/scatter
-            gate_logits = self.gate_logits(z)
-            k = int(gate_logits.argmax())
-            return self.experts[k](u) * torch.softmax(gate_logits, dim=-1)[:, k]
+        if z.shape[0] == 1:  # the env's hot path: one max, one expert, no gather/scatter
+            gate_prob, k = torch.softmax(self.gate_logits(z), dim=-1).max(dim=-1)
+            return self.experts[int(k)](u) * gate_prob
         choice, gate_prob = self.route(z)
         order = torch.argsort(choice)
         counts = torch.bincount(choice, minlength=self.n_experts).tolist()

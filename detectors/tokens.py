@@ -109,9 +109,18 @@ class Standardize(nn.Module):
 
     def range_score(self, x: torch.Tensor) -> torch.Tensor:
         """``(n, d)`` raw rows -> ``(n,)`` logit increment, 0 inside the guarded range (see the class doc)."""
+        return self.guarded(x)[1]
+
+    def guarded(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``forward(x)`` and ``range_score(x)`` from one standardisation (the networks' hot path).
+
+        The excess outside the range is ``|z - clip(z)|``: the clip is already computed, and this is
+        exactly ``relu(z - high) + relu(low - z)`` (one term is always 0), values and gradients alike.
+        """
         z = self._standardize(x)
-        excess = (torch.relu(z - self.high) + torch.relu(self.low - z)).clamp(max=self.EXCESS_CAP)
-        return self.range_weight * excess.sum(dim=-1)
+        clipped = torch.clamp(z, self.low, self.high)
+        excess = (z - clipped).abs().clamp(max=self.EXCESS_CAP)
+        return clipped, self.range_weight * excess.sum(dim=-1)
 
 
 class FeatureTokenizer(nn.Module):

@@ -112,3 +112,28 @@ def test_guard_buffers_round_trip_and_old_checkpoints_load(fitted, wdbc_split, t
     unguarded.network_.standardize.disable_range_guard()
     X = np.vstack([wdbc_split.X_test, far])
     np.testing.assert_array_equal(old.decision_function(X), unguarded.decision_function(X))
+
+
+def test_guarded_matches_the_clip_and_the_relu_excess_in_values_and_gradients():
+    """`Standardize.guarded` (the hot path) = (clipped rows, weight * sum min(relu(z-high) + relu(low-z), cap))."""
+    rng = np.random.default_rng(0)
+    guard = Standardize(4, margin=0.5, weight=2.0).fit(rng.normal(size=(50, 4)))
+    x = torch.tensor(
+        np.vstack(
+            [
+                rng.normal(size=(6, 4)) * np.array([[0.3], [0.3], [0.3], [5], [5], [5]]),
+                np.full(4, 1e30),
+                -np.full(4, 1e30),
+            ]
+        ),
+        dtype=torch.float32,
+    ).requires_grad_(True)
+    clipped, score = guard.guarded(x)
+    z = (x - guard.mean) / guard.scale
+    excess = (torch.relu(z - guard.high) + torch.relu(guard.low - z)).clamp(max=Standardize.EXCESS_CAP)
+    reference = guard.range_weight * excess.sum(dim=-1)
+    torch.testing.assert_close(clipped, guard(x), rtol=0, atol=0)
+    torch.testing.assert_close(score, reference, rtol=0, atol=0)
+    assert (score[:6] > 0).any() and (score[:6] == 0).any()  # rows inside and outside the range
+    grad = torch.autograd.grad(score.sum(), x, retain_graph=True)[0]
+    torch.testing.assert_close(grad, torch.autograd.grad(reference.sum(), x)[0], rtol=0, atol=0)
