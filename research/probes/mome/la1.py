@@ -24,6 +24,9 @@ VARIANTS = {
     "t_l2": TABLE | {"n_layers": 2},
     "t_nocap": TABLE | {"max_steps_per_epoch": None},
     "t_e20_s12": TABLE | {"epochs": 20, "max_steps_per_epoch": 12},
+    "t_m2_e20_s12": TABLE | {"ensemble_size": 2, "epochs": 20, "max_steps_per_epoch": 12},
+    "t_qt": TABLE | {"_pre": "quantile"},
+    "t_rc": TABLE | {"_pre": "robust_clip"},
 }
 
 WORST = ("1_ALOI", "12_fault", "39_vertebral", "46_WPBC")
