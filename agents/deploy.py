@@ -71,7 +71,7 @@ def _boosted(booster: str) -> Callable[[Any, int, str], Any]:
 def _mome(budget: Any, seed: int, device: str) -> Any:
     from detectors.moe import TABLE_SETTINGS, MambaMoEDetector
 
-    # The tables' MoME (every row trains, four members per expert); size, epochs and the step cap
+    # The tables' MoME (every row trains, TABLE_SETTINGS' members per expert); size, epochs and the step cap
     # come from the budget, like the in-loop detector's.
     settings = {k: v for k, v in TABLE_SETTINGS.items() if k != "max_steps_per_epoch"}
     return MambaMoEDetector(

@@ -32,13 +32,13 @@ from benchmarks import common
 from benchmarks.common import atomic_write, git_commit
 from benchmarks.timing import interleaved_seconds_per_call, paired_ratio, spread
 from detectors import MambaDetector, MambaMoEDetector
-from detectors.moe import TABLE_SETTINGS
+from detectors.moe import TABLE_EPOCHS, TABLE_SETTINGS
 from hydra_env.datasets import adbench_split, load
 
 SINGLE = "MambaDetector (single)"
 LATENCY_TARGET = 0.73
 K8_OVER_K1_TARGET = 1.2
-MOME_EPOCHS = 10  # the runners' `mome` at tiny and small (benchmarks.methods)
+MOME_EPOCHS = TABLE_EPOCHS  # the runners' `mome` at tiny and small (benchmarks.methods)
 
 
 def _baselines(seed: int) -> dict:
@@ -54,7 +54,7 @@ def _baselines(seed: int) -> dict:
 def _models(seed: int, epochs: int | None = None) -> dict:
     """The compared models; ``epochs`` (None = each detector's default) shortens the Mamba fits for tests."""
     fit = {"random_state": seed, "device": "cpu"} | ({} if epochs is None else {"epochs": epochs})
-    # MoME as the tables fit it (the runners' `mome`: 10 epochs and TABLE_SETTINGS, four members).
+    # MoME as the tables fit it (the runners' `mome`: TABLE_EPOCHS and TABLE_SETTINGS).
     mome = {"epochs": MOME_EPOCHS, **TABLE_SETTINGS} | fit
     models = {SINGLE: lambda: MambaDetector(**fit)}
     for k in (1, 2, 4, 8):

@@ -8,7 +8,7 @@ from sklearn.metrics import roc_auc_score
 from agents.config import BUDGETS
 from agents.deploy import make_deploy_detector
 from benchmarks.methods import METHODS
-from detectors.moe import TABLE_SETTINGS
+from detectors.moe import TABLE_EPOCHS, TABLE_SETTINGS
 from hydra_env import datasets
 
 
@@ -21,8 +21,8 @@ def test_runner_mome_fits_the_table_settings_with_a_quality_floor(wdbc):
     det = METHODS["mome"].fit(wdbc.X_train, wdbc.y_train, seed=1, budget="tiny", n_jobs=1)
     params = det.get_params()
     assert {k: params[k] for k in TABLE_SETTINGS} == TABLE_SETTINGS
-    assert params["epochs"] == 10 and params["random_state"] == 1
-    # Four members per expert and every row trained: the network holds one head per member.
+    assert params["epochs"] == TABLE_EPOCHS and params["random_state"] == 1
+    # The members per expert and every row trained: the network holds one head per member.
     assert det.network_.experts[0].head.out_features == TABLE_SETTINGS["ensemble_size"]
     assert roc_auc_score(wdbc.y_test, det.decision_function(wdbc.X_test)) > 0.9
 
@@ -40,3 +40,10 @@ def test_mome_deployment_uses_the_table_settings_and_the_budget_size(budget):
         spec.n_experts,
         spec.d_model,
     )
+
+
+def test_runner_epochs_mirror_the_table_epochs():
+    """`benchmarks.methods` keeps a torch-free literal of `detectors.moe.TABLE_EPOCHS`; they must agree."""
+    from benchmarks.methods import _MOME_EPOCHS
+
+    assert _MOME_EPOCHS["tiny"] == _MOME_EPOCHS["small"] == TABLE_EPOCHS
