@@ -70,11 +70,11 @@ def _fit_devnet(X, y, *, seed: int, budget, n_jobs: int | None, **_: Any):
     return DevNet(random_state=seed).fit(X, y)
 
 
-# MoME in the runners (research/probes/mome): detectors.moe.TABLE_EPOCHS (20) at tiny and small, with the
-# tables' settings (detectors.moe.TABLE_SETTINGS: every row trains, two TabM-mini members, <= 12 minibatches
-# an epoch). The literal mirrors TABLE_EPOCHS so that importing the registry stays cheap (no torch);
-# tests/benchmarks/test_methods.py checks that they agree.
-_MOME_EPOCHS = {"tiny": 20, "small": 20, "paper": None}
+# MoME in the runners (research/probes/mome): detectors.moe.TABLE_EPOCHS (10) at tiny and small, with the
+# tables' settings (detectors.moe.TABLE_SETTINGS: every row trains, four TabM-mini members, <= 25
+# minibatches an epoch). The literal mirrors TABLE_EPOCHS so that importing the registry stays cheap (no
+# torch); tests/benchmarks/test_methods.py checks that they agree.
+_MOME_EPOCHS = {"tiny": 10, "small": 10, "paper": None}
 
 
 def _mome_table_settings() -> dict[str, Any]:

@@ -65,21 +65,19 @@ GATE_ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
 #: The activation of new fits; saved detectors without the key were fitted with exact ``"gelu"``.
 DEFAULT_GATE_ACTIVATION = "gelu_tanh"
 
-TABLE_SETTINGS: dict[str, Any] = {"validation_fraction": 0.0, "ensemble_size": 2, "max_steps_per_epoch": 12}
+TABLE_SETTINGS: dict[str, Any] = {"validation_fraction": 0.0, "ensemble_size": 4, "max_steps_per_epoch": 25}
 """The MoME of the benchmark tables (the runners' ``mome`` and ``--deploy mome``), over the defaults.
 
-Chosen with the quick probes of ``research/probes/mome`` (8 ADBench sets x seeds 1-3 at la = 0.1; the four
-sets where MoME trailed CatBoost most at la = 1.0): every row trains (early stopping on a validation loss
-stops too soon when unlabeled anomalies sit among the normals); two TabM-mini members per expert (four
-scored a few tenths higher at la = 0.1, within noise, but a row at batch 1 then runs four members and
-the latency target of ``benchmarks.detector_speed`` is missed); at most 12 minibatches an epoch, so a
-fit's cost stops growing with its rows. The detector's own defaults are unchanged.
+Chosen on 8 ADBench sets x seeds 1-3 at la = 0.1 (``research/probes/mome``): every row trains (early
+stopping on a validation loss stops too soon when unlabeled anomalies sit among the normals), four
+TabM-mini members per expert (the lever that paid on every set of the subset), and at most 25
+minibatches an epoch, so a fit's cost stops growing with its rows. Two members with twice the epochs
+at half the cap (for batch-1 latency) were tried on the full tables and lost at la = 0.1 (the probe's
+README). The detector's own defaults are unchanged.
 """
 
-TABLE_EPOCHS = 20
-"""Epochs of the tables' MoME: with the cap of 12 minibatches, small sets train twice over what 10 epochs
-of 25 gave and large sets the same steps (at la = 1.0 this gained about 2 points on fault, vertebral and
-WPBC; see the probe's ``la1_table.md``)."""
+TABLE_EPOCHS = 10
+"""Epochs of the tables' MoME (the runners' ``mome`` at ``tiny`` and ``small``, ``benchmarks.detector_speed``)."""
 
 
 def choose_n_experts(X_std: np.ndarray, max_experts: int, seed: int) -> tuple[int, KMeans | None]:
@@ -270,6 +268,9 @@ class MambaMoEDetector(BaseTorchDetector):
         score_inputs: How the scores enter: ``"skip"`` (a linear term on the logit), ``"tokens"``
             (one token per score in each expert) or ``"both"``.
         reference_rows: At most this many training rows labeled 0 form the k-NN reference.
+        unlabeled_bootstrap: ``b > 0``: a row labeled 0 learns the soft target ``b * sigmoid(logit)``
+            (detached; soft bootstrapping, Reed et al. 2015) instead of 0, without the class weight,
+            so the unlabeled anomalies among the normals are not pushed down as hard. 0 = plain BCE.
         validation_fraction, patience, calibration, contamination, random_state, device, verbose:
             As `MambaDetector`.
 
@@ -291,6 +292,7 @@ class MambaMoEDetector(BaseTorchDetector):
         "numeric_embedding": [StrOptions(set(NUMERIC_EMBEDDINGS))],
         "ensemble_size": [Interval(Integral, 1, None, closed="left")],
         "reference_rows": [Interval(Integral, 2, None, closed="left")],
+        "unlabeled_bootstrap": [Interval(Real, 0, 1, closed="both")],
     }
 
     def __init__(
@@ -320,6 +322,7 @@ class MambaMoEDetector(BaseTorchDetector):
         label_free_scores: tuple[str, ...] = (),
         score_inputs: str = "skip",
         reference_rows: int = 1024,
+        unlabeled_bootstrap: float = 0.0,
         validation_fraction: float = 0.2,
         patience: int = 4,
         calibration: str = "sigmoid",
@@ -354,6 +357,7 @@ class MambaMoEDetector(BaseTorchDetector):
         self.label_free_scores = label_free_scores
         self.score_inputs = score_inputs
         self.reference_rows = reference_rows
+        self.unlabeled_bootstrap = unlabeled_bootstrap
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.calibration = calibration
@@ -457,15 +461,21 @@ class MambaMoEDetector(BaseTorchDetector):
         if logits.dim() == 2:  # ensemble members: each learns the targets on its own
             yb = yb[:, None].expand_as(logits)
             extras = {k: (v[:, None].expand_as(logits) if k == "teacher" else v) for k, v in extras.items()}
-        loss = (
-            F.binary_cross_entropy_with_logits(logits, yb, pos_weight=pos_weight)
-            + self.balance_coef * balance
-        )
+        loss = self._label_loss(logits, yb, pos_weight) + self.balance_coef * balance
         if "route" in extras:
             loss = loss + self.router_prior_weight * F.cross_entropy(gate_logits, extras["route"])
         if "teacher" in extras:
             loss = loss + self.distill_weight * F.binary_cross_entropy_with_logits(logits, extras["teacher"])
         return loss
+
+    def _label_loss(self, logits: torch.Tensor, yb: torch.Tensor, pos_weight: torch.Tensor) -> torch.Tensor:
+        """Class-weighted BCE; with ``unlabeled_bootstrap`` the rows labeled 0 get soft targets (see Args)."""
+        if self.unlabeled_bootstrap == 0:
+            return F.binary_cross_entropy_with_logits(logits, yb, pos_weight=pos_weight)
+        soft = self.unlabeled_bootstrap * torch.sigmoid(logits.detach())
+        labeled = pos_weight * yb * F.softplus(-logits)
+        unlabeled = (1 - yb) * (soft * F.softplus(-logits) + (1 - soft) * F.softplus(logits))
+        return (labeled + unlabeled).mean()
 
     def _saved_params(self) -> dict[str, Any]:
         params = self.get_params(deep=False)

@@ -202,3 +202,26 @@ def test_an_ensemble_trains_each_member_and_scores_their_mean(tmp_path):
     )
     single = MambaMoEDetector(n_experts=2, epochs=1, random_state=0).fit(X, y)
     assert not any("member_scale" in k for k in single.network_.state_dict())  # M = 1: the old layout
+
+
+def test_unlabeled_bootstrap_softens_only_the_rows_labeled_zero():
+    """b = 0 is the class-weighted BCE bit for bit; b > 0 pushes a confident row labeled 0 down less, a labeled 1 alike."""
+    import torch.nn.functional as F
+
+    logits = torch.tensor([[4.0, 3.0], [-2.0, -1.0], [1.0, 2.0]], requires_grad=True)
+    y = torch.tensor([[0.0, 0.0], [0.0, 0.0], [1.0, 1.0]])
+    pos_weight = torch.tensor(5.0)
+    plain = MambaMoEDetector(unlabeled_bootstrap=0.0)._label_loss(logits, y, pos_weight)
+    torch.testing.assert_close(
+        plain, F.binary_cross_entropy_with_logits(logits, y, pos_weight=pos_weight), rtol=0, atol=0
+    )
+    (g_plain,) = torch.autograd.grad(plain, logits)
+    (g_boot,) = torch.autograd.grad(
+        MambaMoEDetector(unlabeled_bootstrap=0.5)._label_loss(logits, y, pos_weight), logits
+    )
+    assert (g_boot[0] < g_plain[0]).all() and (g_boot[0] > 0).all()  # still pushed down, less hard
+    torch.testing.assert_close(g_boot[2], g_plain[2])  # labeled anomalies: unchanged
+    with pytest.raises(ValueError, match="unlabeled_bootstrap"):
+        MambaMoEDetector(unlabeled_bootstrap=1.5).fit(
+            np.random.default_rng(0).normal(size=(40, 3)), np.r_[np.ones(4), np.zeros(36)]
+        )

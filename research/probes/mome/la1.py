@@ -50,7 +50,11 @@ if __name__ == "__main__":
     args = sys.argv[1:]
     if args and args[0] == "--others":  # --others SHARD/N: the check on the other sets
         shard, n_shards = map(int, args[1].split("/"))
-        quick.DATASETS, quick.OUT, args = other_sets(shard, n_shards), quick.OUT.parent / "results_la1_others", args[2:]
+        quick.DATASETS, quick.OUT, args = (
+            other_sets(shard, n_shards),
+            quick.OUT.parent / "results_la1_others",
+            args[2:],
+        )
     quick.VARIANTS.update(VARIANTS)
     for variant in args:
         quick.run(variant)

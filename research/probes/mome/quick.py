@@ -63,6 +63,9 @@ VARIANTS: dict[str, dict] = {
     "e10_nv_loaded": {"epochs": 10, "validation_fraction": 0.0, "label_free_scores": ()},  # e10_nv, timed beside the ens runs
     # Input transforms before the network (fitted on the training rows; `_pre` names one of PRE below).
     "t_qt": ENS4_S25 | {"_pre": "quantile"},
+    # Soft bootstrapping of the rows labeled 0 (unlabeled anomalies sit among them at la = 0.1).
+    "t_boot2": ENS4_S25 | {"unlabeled_bootstrap": 0.2},
+    "t_boot5": ENS4_S25 | {"unlabeled_bootstrap": 0.5},
     "t_rc": ENS4_S25 | {"_pre": "robust_clip"},
     "sk_e10_nv": {
         "epochs": 10, "label_free_scores": ("knn", "ecod"), "score_inputs": "skip", "validation_fraction": 0.0,
