@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from sklearn.exceptions import NotFittedError
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
@@ -276,7 +277,7 @@ class BaseTorchDetector(BaseDetector):
             if has_val:
                 net.eval()
                 with torch.inference_mode():
-                    val_loss = float(F.binary_cross_entropy_with_logits(net(Xv), yv, pos_weight=pos_weight))
+                    val_loss = self._validation_loss(net(Xv), yv, pos_weight)
                 if val_loss < best_loss - 1e-4:
                     best_loss, best_state, stale = val_loss, copy.deepcopy(net.state_dict()), 0
                 else:
@@ -286,6 +287,14 @@ class BaseTorchDetector(BaseDetector):
         if best_state is not None:
             net.load_state_dict(best_state)
         return pos_weight_value
+
+    def _validation_loss(self, logits: torch.Tensor, yv: torch.Tensor, pos_weight: torch.Tensor) -> float:
+        """What early stopping minimises: the weighted BCE, or ``1 - AUC-ROC`` with ``selection_metric="auc"``."""
+        if (
+            getattr(self, "selection_metric", "loss") == "auc"
+        ):  # a ranking metric: unlabeled anomalies hurt it less
+            return 1.0 - float(roc_auc_score(yv.cpu().numpy(), logits.double().cpu().numpy()))
+        return float(F.binary_cross_entropy_with_logits(logits, yv, pos_weight=pos_weight))
 
     def _calibrate(self, X: np.ndarray, y: np.ndarray, val_idx: np.ndarray, pos_weight: float) -> None:
         if len(val_idx) == 0:

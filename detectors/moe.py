@@ -271,6 +271,8 @@ class MambaMoEDetector(BaseTorchDetector):
         unlabeled_bootstrap: ``b > 0``: a row labeled 0 learns the soft target ``b * sigmoid(logit)``
             (detached; soft bootstrapping, Reed et al. 2015) instead of 0, without the class weight,
             so the unlabeled anomalies among the normals are not pushed down as hard. 0 = plain BCE.
+        selection_metric: With a validation split, what early stopping and the best-epoch choice
+            minimise: ``"loss"`` (the weighted BCE) or ``"auc"`` (``1 - AUC-ROC`` on the validation rows).
         validation_fraction, patience, calibration, contamination, random_state, device, verbose:
             As `MambaDetector`.
 
@@ -293,6 +295,7 @@ class MambaMoEDetector(BaseTorchDetector):
         "ensemble_size": [Interval(Integral, 1, None, closed="left")],
         "reference_rows": [Interval(Integral, 2, None, closed="left")],
         "unlabeled_bootstrap": [Interval(Real, 0, 1, closed="both")],
+        "selection_metric": [StrOptions({"loss", "auc"})],
     }
 
     def __init__(
@@ -323,6 +326,7 @@ class MambaMoEDetector(BaseTorchDetector):
         score_inputs: str = "skip",
         reference_rows: int = 1024,
         unlabeled_bootstrap: float = 0.0,
+        selection_metric: str = "loss",
         validation_fraction: float = 0.2,
         patience: int = 4,
         calibration: str = "sigmoid",
@@ -358,6 +362,7 @@ class MambaMoEDetector(BaseTorchDetector):
         self.score_inputs = score_inputs
         self.reference_rows = reference_rows
         self.unlabeled_bootstrap = unlabeled_bootstrap
+        self.selection_metric = selection_metric
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.calibration = calibration

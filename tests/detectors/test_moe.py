@@ -225,3 +225,23 @@ def test_unlabeled_bootstrap_softens_only_the_rows_labeled_zero():
         MambaMoEDetector(unlabeled_bootstrap=1.5).fit(
             np.random.default_rng(0).normal(size=(40, 3)), np.r_[np.ones(4), np.zeros(36)]
         )
+
+
+def test_selection_metric_auc_minimises_one_minus_the_validation_auc():
+    """``selection_metric="auc"``: early stopping reads 1 - AUC-ROC (0 for a perfect ranking, 1 reversed)."""
+    import torch.nn.functional as F
+
+    y = torch.tensor([0.0, 0.0, 1.0, 0.0, 1.0])
+    ranked = torch.tensor([-2.0, -1.0, 3.0, 0.0, 2.0])
+    pos_weight = torch.tensor(1.5)
+    by_auc = MambaMoEDetector(selection_metric="auc")
+    assert by_auc._validation_loss(ranked, y, pos_weight) == 0.0
+    assert by_auc._validation_loss(-ranked, y, pos_weight) == 1.0
+    by_loss = MambaMoEDetector()._validation_loss(ranked, y, pos_weight)
+    assert by_loss == pytest.approx(
+        float(F.binary_cross_entropy_with_logits(ranked, y, pos_weight=pos_weight))
+    )
+    with pytest.raises(ValueError, match="selection_metric"):
+        MambaMoEDetector(selection_metric="bogus").fit(
+            np.random.default_rng(0).normal(size=(40, 3)), np.r_[np.ones(4), np.zeros(36)]
+        )

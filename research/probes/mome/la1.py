@@ -27,6 +27,7 @@ VARIANTS = {
     "t_nocap": TABLE | {"max_steps_per_epoch": None},
     "t_e20_s12": TABLE | {"epochs": 20, "max_steps_per_epoch": 12},
     "t_m2_e20_s12": TABLE | {"ensemble_size": 2, "epochs": 20, "max_steps_per_epoch": 12},
+    "t_vauc": TABLE | {"validation_fraction": 0.2, "selection_metric": "auc"},
     "t_qt": TABLE | {"_pre": "quantile"},
     "t_rc": TABLE | {"_pre": "robust_clip"},
 }

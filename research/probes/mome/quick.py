@@ -66,6 +66,8 @@ VARIANTS: dict[str, dict] = {
     # Soft bootstrapping of the rows labeled 0 (unlabeled anomalies sit among them at la = 0.1).
     "t_boot2": ENS4_S25 | {"unlabeled_bootstrap": 0.2},
     "t_boot5": ENS4_S25 | {"unlabeled_bootstrap": 0.5},
+    # Best epoch on validation AUC-ROC (a 20% stratified validation split where it holds >= 3 anomalies).
+    "t_vauc": ENS4_S25 | {"validation_fraction": 0.2, "selection_metric": "auc"},
     "t_rc": ENS4_S25 | {"_pre": "robust_clip"},
     "sk_e10_nv": {
         "epochs": 10, "label_free_scores": ("knn", "ecod"), "score_inputs": "skip", "validation_fraction": 0.0,
