@@ -19,7 +19,11 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
 REFERENCE_AT = "f915281:benchmarks/results/adbench/adbench_results.csv"
-CANDIDATES = {"m2_e20_s12": "two members, 20 epochs of at most 12 minibatches (`TABLE_SETTINGS` at 4b9a55a)"}
+CANDIDATES = {
+    "m2_e20_s12": "two members, 20 epochs of at most 12 minibatches (`TABLE_SETTINGS` at 4b9a55a)",
+    "m4_e20_s12": "four members, 20 epochs of at most 12 minibatches (`828004e`, a probe-only commit on 18b4482, not on main: "
+    "`TABLE_EPOCHS = 20`, `max_steps_per_epoch=12`)",
+}
 
 
 def _reference() -> pd.DataFrame:
