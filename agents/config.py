@@ -240,9 +240,11 @@ class LoopOptions:
             kept (evasion by being normal); 0 keeps everything.
         synthetic_gate: Let held-out evidence decide whether the kept rows join the deployment fit
             (:func:`agents.deploy.choose_synthetic_weight`); False: they always join.
-        value_gate: With ``synthetic_gate``, the evidence is the value proxies' cross-fitted held-out
-            AUC on every labeled anomaly (:func:`agents.value_gate.choose_weight_by_value`, the
-            estimate the ``value`` reward terms make per step) instead of a validation carve.
+        value_gate: With ``synthetic_gate``, the evidence is a CatBoost proxy's cross-fitted held-out
+            AUC on every labeled anomaly, on random folds and on k-means groups (the two cuts the
+            ``value`` reward terms estimate per step), instead of a validation carve
+            (:func:`agents.value_gate.choose_weights_by_value`). It also judges the exposure rows
+            (in place of ``exposure_gate``); each set joins only if it pays.
         exposure_weight: Outlier exposure: rows perturbed off the normal rows
             (:func:`agents.exposure.perturbed_normals`) join the deployment fit as anomalies, together
             weighing this many times the labeled anomalies; 0 (default) = none. Helps on anomaly kinds

@@ -285,23 +285,18 @@ class _LoopRun:
         rounds = self.budget.rounds
         self.report(f"fitting the deployment detector ({self.options.deploy})", rounds, rounds)
         seed_round(self.seed, rounds + 1)
-        weight, evidence = self.options.synthetic_weight, {}
+        weight, evidence, exposure, exposure_gate = self.options.synthetic_weight, {}, None, {}
         if self.options.synthetic_gate and joins_without_gate(self.options.deploy, y_train):
             evidence = {"few_labels_rule": True}  # no gate can judge; the table says they pay here
         elif self.options.synthetic_gate and self.options.value_gate:
-            from agents.value_gate import choose_weight_by_value
-            from hydra_env.config import EnvConfig
-
-            k = int(self.options.env_kwargs.get("entropy_k", EnvConfig.entropy_k))
-            weight, evidence = choose_weight_by_value(
-                X_train, y_train, state.kept_X, synthetic_weight=weight, seed=self.seed, k=k
-            )
+            weight, exposure, exposure_gate = self._value_gate(state, X_train, y_train, weight)
         elif self.options.synthetic_gate:
             weight, evidence = choose_synthetic_weight(
                 self.X_fit, self.y_fit, self.X_val, self.y_val, state.kept_X, synthetic_weight=weight,
                 seed=self.seed,
             )  # fmt: skip
-        exposure, exposure_gate = gated_exposure_rows(self.options, X_train, y_train, self.seed)
+        if exposure is None:  # the value gate did not judge them
+            exposure, exposure_gate = gated_exposure_rows(self.options, X_train, y_train, self.seed)
         detector = fit_deployment(
             self.options.deploy, X_train, y_train, state.kept_X, budget=self.budget, seed=self.seed,
             synthetic_weight=weight, exposure=exposure, exposure_weight=self.options.exposure_weight,
@@ -315,6 +310,25 @@ class _LoopRun:
             detector, state.detector, state.vae, policy, state.kept_X, state.kept_reward, state.kept_round,
             state.metrics, self.X_val, self.y_val, record, exposure,
         )  # fmt: skip
+
+    def _value_gate(
+        self, state: LoopState, X_train: np.ndarray, y_train: np.ndarray, weight: float
+    ) -> tuple[float, np.ndarray, dict[str, Any]]:
+        """The value gate (``options.value_gate``) on the kept rows and the exposure rows, each on its own.
+
+        Returns the kept rows' weight, the exposure rows that join (``(0, d)`` unless they pay) and the
+        gate's record (its evidence plus ``exposure_weight_used``).
+        """
+        from agents.exposure import exposure_rows
+        from agents.value_gate import choose_weights_by_value
+
+        weight, exposure_weight, evidence = choose_weights_by_value(
+            X_train, y_train, state.kept_X, synthetic_weight=weight,
+            exposure_weight=self.options.exposure_weight, seed=self.seed,
+        )  # fmt: skip
+        exposure = exposure_rows(self.options, X_train, y_train, self.seed)
+        exposure = exposure if exposure_weight else exposure[:0]
+        return weight, exposure, {**evidence, "exposure_weight_used": exposure_weight}
 
 
 def _end_round(

@@ -1,91 +1,195 @@
-"""The value gate: kept synthetic rows join the deployment fit only if the value proxies say they pay.
+"""The value gate: synthetic rows join the deployment fit only if held-out labeled anomalies say they pay.
 
-The ``value`` and ``value_unseen`` reward terms (:mod:`hydra_env.value`) estimate, per env step, how
-much one row would raise a cross-fitted proxy's held-out AUC. This gate asks the same proxies the
-exact question once, for the whole set of kept rows: the proxies are refitted with the rows and
-their held-out AUC-ROC is compared with the AUC without them, on two cuts of the labeled anomalies
-of the training split (never the test split):
+The ``value`` and ``value_unseen`` reward terms (:mod:`hydra_env.value`) estimate, per env step and with
+a cheap differentiable proxy, how much one row would raise a cross-fitted detector's held-out AUC. This
+gate asks the exact question once per candidate set, of the deployment's own family: CatBoost
+(``VALUE_GATE_TREES`` trees on the features plus the IForest/ECOD/k-NN score columns, as
+:func:`agents.exposure.holdout_exposure_auc`) is refitted without and with the rows, fold by fold, and
+the pooled out-of-fold AUC-ROC is compared on two cuts of the labeled anomalies of the training split
+(never the test split):
 
-* random folds (``value``): does the set help on kinds of anomaly the labels already show?
-* k-means groups (``value_unseen``): does it help on a group of anomalies the proxy never saw?
+* random folds (``value``): do the rows help on kinds of anomaly the labels already show?
+* k-means groups (``value_unseen``): do they help on a group of anomalies the proxy never saw?
 
-The rows join (at ``synthetic_weight``) when they help somewhere and harm nowhere: the larger gain is
-at least ``VALUE_GATE_MARGIN`` and neither gain is negative. So the loop's selection (the rows the
-value reward ranks highest) and its deployment gate use one estimate. Every labeled anomaly is held
-out once, so the gate uses all of them, where :func:`agents.deploy.choose_synthetic_weight` sees only
-the validation carve (and cannot act below two labeled anomalies there).
+A set joins (at its weight) when it helps somewhere and harms nowhere: the larger gain is at least
+``VALUE_GATE_MARGIN`` and neither gain is negative. The candidate sets are the loop's kept rows and,
+with ``LoopOptions.exposure_weight`` > 0, the outlier-exposure rows (perturbed from each fold's own
+normal rows, so a held-out normal never seeds a synthetic anomaly); each is judged on its own.
+
+Why CatBoost and not the reward's logistic proxies: with those proxies the gate let the value loop's
+rows into cells where the deployed CatBoost lost up to 6 points (the first ``swift_hydra_value`` rows
+of the ADBench table: Waveform -6.2, Cardiotocography -2.7); a set's worth depends on the detector
+that learns from it. Every labeled anomaly is held out once, so the gate uses all of them, where
+:func:`agents.deploy.choose_synthetic_weight` sees only the validation carve.
 """
 
 from __future__ import annotations
 
-from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
-import torch
 
-__all__ = ["MIN_VALUE_GATE_ANOMALIES", "VALUE_GATE_MARGIN", "choose_weight_by_value", "value_gains"]
+__all__ = [
+    "MIN_VALUE_GATE_ANOMALIES",
+    "VALUE_GATE_CUTS",
+    "VALUE_GATE_FOLDS",
+    "VALUE_GATE_MARGIN",
+    "VALUE_GATE_TREES",
+    "choose_weights_by_value",
+    "value_gains",
+]
 
 VALUE_GATE_MARGIN = 0.01
-"""Held-out AUC-ROC gain (either cut) the kept rows must bring; half the validation gate's margin,
-because the cross-fitted AUC pools every labeled anomaly instead of a carve's handful."""
+"""Held-out AUC-ROC gain (either cut) a set must bring; half the validation gate's margin, because the
+cross-fitted AUC pools every labeled anomaly instead of a carve's handful."""
 MIN_VALUE_GATE_ANOMALIES = 2
 """With one labeled anomaly every fold's fit would have none besides the synthetic rows."""
+VALUE_GATE_FOLDS = 4
+"""Folds of each cut (fewer with fewer distinct labeled anomalies), as the exposure gate's groups."""
+VALUE_GATE_TREES = 200
+"""Trees of the gate's CatBoost proxy (the deployment fit uses the library default, 1000)."""
+VALUE_GATE_CUTS = ("value", "value_unseen")
+"""The cuts of the labeled anomalies, named as the reward terms that estimate them per step."""
+
+
+def _anomaly_folds(X_anomalies: np.ndarray, cut: str, k: int, seed: int) -> np.ndarray:
+    """Fold of each labeled anomaly: random and equal-sized (``value``) or its k-means group."""
+    if cut == "value":
+        fold = np.empty(len(X_anomalies), dtype=np.int64)
+        fold[np.random.RandomState(seed).permutation(len(X_anomalies))] = np.arange(len(X_anomalies)) % k
+        return fold
+    from sklearn.cluster import KMeans
+
+    return KMeans(k, n_init=10, random_state=seed).fit_predict(X_anomalies)
 
 
 def value_gains(
-    X_train: np.ndarray, y_train: np.ndarray, kept: np.ndarray, *, seed: int, k: int = 3
-) -> dict[str, float]:
-    """Held-out AUC-ROC of the value proxies without and with ``kept``, on both cuts.
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    candidates: dict[str, tuple[np.ndarray | None, float]],
+    *,
+    seed: int,
+) -> dict[str, float] | None:
+    """Pooled out-of-fold AUC-ROC of the gate's proxy without and with each candidate set, on both cuts.
 
     Args:
-        X_train: The training split's rows (label 1 = labeled anomaly; 0 = normal or unlabeled).
-        y_train: Their labels.
-        kept: ``(s, d)`` synthetic anomalies.
-        seed: Seed of the normals' subsample (as the env's reference normals).
-        k: Neighbours of the proxies' distance column (the env's ``entropy_k``).
+        X_train: The training split's rows (n, d), finite.
+        y_train: 1 = labeled anomaly, 0 = normal or unlabeled.
+        candidates: ``name -> (rows, weight)``: ``rows`` is a fixed ``(s, d)`` set, or None for the
+            outlier-exposure rows, drawn per fold from the fold's own normal rows
+            (:func:`agents.perturb.perturbed_normals`); ``weight`` is the set's total weight in labeled
+            anomalies, as in the deployment fit (:func:`agents.deploy.synthetic_weights`).
+        seed: Seed of the folds, the chunks of normal rows, the perturbations and the proxies.
 
     Returns:
-        ``value_auc_without``, ``value_auc_with``, ``value_unseen_auc_without``, ``value_unseen_auc_with``.
+        ``{cut}_auc_without`` and ``{cut}_auc_with_{name}`` for both cuts, or None with fewer than two
+        distinct labeled anomalies.
     """
-    from hydra_env.core import reference_normals
-    from hydra_env.value import UnseenValueTerm, ValueTerm
+    from sklearn.metrics import roc_auc_score
 
-    X_train, y_train = np.asarray(X_train, dtype=np.float32), np.asarray(y_train)
-    normals = torch.as_tensor(reference_normals(SimpleNamespace(X_train=X_train, y_train=y_train), seed))
-    anomalies = torch.as_tensor(X_train[y_train == 1])
-    rows = torch.as_tensor(np.asarray(kept, dtype=np.float32).reshape(-1, X_train.shape[1]))
+    from agents.deploy import synthetic_weights
+    from agents.perturb import perturbed_normals
+    from detectors.adapters import _import_optional
+    from detectors.boosted import BoostedDetector
+
+    X = np.asarray(X_train, dtype=np.float64)
+    y = np.asarray(y_train).astype(np.int64).reshape(-1)
+    anomalies, normals = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    # As many folds as distinct anomaly rows allow: with repeated rows a group could hold them all.
+    k = min(VALUE_GATE_FOLDS, len(np.unique(X[anomalies], axis=0)))
+    if k < 2 or len(normals) < k:
+        return None
+    chunk = np.empty(len(normals), dtype=np.int64)
+    chunk[np.random.RandomState(seed).permutation(len(normals))] = np.arange(len(normals)) % k
+    columns = BoostedDetector(booster="catboost", random_state=seed).fit_scorers(X)
+    W = columns.widen(X)
+    catboost = _import_optional("catboost", "the value gate")
     evidence: dict[str, float] = {}
-    for term_cls in (ValueTerm, UnseenValueTerm):
-        term = term_cls(normals, anomalies, k, torch.device("cpu"))
-        evidence[f"{term.name}_auc_without"] = term.held_out_auc()
-        term.add_anomalies(rows)
-        evidence[f"{term.name}_auc_with"] = term.held_out_auc()
+    for cut in VALUE_GATE_CUTS:
+        fold = _anomaly_folds(X[anomalies], cut, k, seed)
+        scores: dict[str, list[np.ndarray]] = {"without": [], **{name: [] for name in candidates}}
+        labels = []
+        for g in range(k):
+            held_out = np.r_[anomalies[fold == g], normals[chunk == g]]
+            fit = np.setdiff1d(np.arange(len(y)), held_out)
+            variants: dict[str, tuple[np.ndarray, float]] = {"without": (X[:0], 0.0)}
+            for name, (rows, weight) in candidates.items():
+                extra = perturbed_normals(X[fit], y[fit], seed=seed + g) if rows is None else rows
+                variants[name] = (np.asarray(extra, dtype=np.float64).reshape(-1, X.shape[1]), weight)
+            for name, (extra, weight) in variants.items():
+                proxy = catboost.CatBoostClassifier(
+                    iterations=VALUE_GATE_TREES, verbose=0, random_seed=seed, thread_count=1,
+                    allow_writing_files=False,
+                )  # fmt: skip
+                if len(extra):
+                    W_fit = np.vstack([W[fit], columns.widen(extra)])
+                    proxy.fit(
+                        W_fit, np.r_[y[fit], np.ones(len(extra), dtype=np.int64)],
+                        sample_weight=synthetic_weights(y[fit], len(extra), weight),
+                    )  # fmt: skip
+                else:
+                    proxy.fit(W[fit], y[fit])
+                scores[name].append(proxy.predict_proba(W[held_out])[:, 1])
+            labels.append(y[held_out])
+        pooled = np.concatenate(labels)
+        for name, parts in scores.items():
+            key = f"{cut}_auc_without" if name == "without" else f"{cut}_auc_with_{name}"
+            evidence[key] = float(roc_auc_score(pooled, np.concatenate(parts)))
     return evidence
 
 
-def choose_weight_by_value(
+def _pays(gains: list[float]) -> bool:
+    """Helps on one cut by the margin, harms on neither (the module docstring's rule)."""
+    if not all(np.isfinite(gains)):
+        return False
+    pays = max(gains) >= VALUE_GATE_MARGIN and min(gains) >= 0.0
+    return bool(pays)
+
+
+def choose_weights_by_value(
     X_train: np.ndarray,
     y_train: np.ndarray,
     kept: np.ndarray,
     *,
     synthetic_weight: float,
+    exposure_weight: float = 0.0,
     seed: int,
-    k: int = 3,
-) -> tuple[float, dict[str, float | None]]:
-    """``synthetic_weight`` if the kept rows pay on the value proxies (see the module docstring), else 0.
+) -> tuple[float, float, dict[str, Any]]:
+    """The weights of the kept rows and of the outlier-exposure rows that pay (else 0), and the evidence.
 
-    Returns the weight and the evidence (:func:`value_gains`; None where the gate did not run).
+    Args:
+        X_train: The training split's rows.
+        y_train: Their labels (1 = labeled anomaly).
+        kept: ``(s, d)`` synthetic anomalies kept by the loop; empty: nothing to judge.
+        synthetic_weight: Their weight if they pay.
+        exposure_weight: The exposure rows' weight if they pay; 0: they are not a candidate.
+        seed: Seed of the gate (:func:`value_gains`).
+
+    Returns:
+        ``(synthetic_weight or 0, exposure_weight or 0, evidence)``: the evidence holds
+        ``value_auc_without``, ``value_auc_with`` (kept rows), the same for ``value_unseen``, and
+        ``*_auc_with_exposure`` when the exposure rows were judged; None where the gate did not run.
     """
-    names = ("value_auc_without", "value_auc_with", "value_unseen_auc_without", "value_unseen_auc_with")
-    evidence: dict[str, float | None] = dict.fromkeys(names)
-    y_train = np.asarray(y_train)
-    if len(kept) == 0 or synthetic_weight == 0 or int(y_train.sum()) < MIN_VALUE_GATE_ANOMALIES:
-        return 0.0, evidence
-    evidence.update(value_gains(X_train, y_train, kept, seed=seed, k=k))
-    gains = [
-        evidence[f"{cut}_auc_with"] - evidence[f"{cut}_auc_without"] for cut in ("value", "value_unseen")
-    ]
-    if not all(np.isfinite(gains)):
-        return 0.0, evidence
-    pays = max(gains) >= VALUE_GATE_MARGIN and min(gains) >= 0.0
-    return (float(synthetic_weight) if pays else 0.0), evidence
+    kept = np.asarray(kept, dtype=np.float64).reshape(-1, np.shape(X_train)[1])
+    candidates: dict[str, tuple[np.ndarray | None, float]] = {}
+    if len(kept) and synthetic_weight:
+        candidates["kept"] = (kept, float(synthetic_weight))
+    if exposure_weight:
+        candidates["exposure"] = (None, float(exposure_weight))
+    keys = [f"{cut}_auc_{v}" for cut in VALUE_GATE_CUTS for v in ("without", "with")]
+    keys += [f"{cut}_auc_with_exposure" for cut in VALUE_GATE_CUTS] if "exposure" in candidates else []
+    evidence: dict[str, Any] = dict.fromkeys(keys)
+    too_few = int(np.sum(np.asarray(y_train) == 1)) < MIN_VALUE_GATE_ANOMALIES
+    aucs = None if too_few or not candidates else value_gains(X_train, y_train, candidates, seed=seed)
+    if aucs is None:
+        return 0.0, 0.0, evidence
+    weights = {}
+    for name, (_, weight) in candidates.items():
+        gains = [aucs[f"{cut}_auc_with_{name}"] - aucs[f"{cut}_auc_without"] for cut in VALUE_GATE_CUTS]
+        weights[name] = weight if _pays(gains) else 0.0
+    for cut in VALUE_GATE_CUTS:
+        evidence[f"{cut}_auc_without"] = aucs[f"{cut}_auc_without"]
+        evidence[f"{cut}_auc_with"] = aucs.get(f"{cut}_auc_with_kept")
+        if "exposure" in candidates:
+            evidence[f"{cut}_auc_with_exposure"] = aucs[f"{cut}_auc_with_exposure"]
+    return weights.get("kept", 0.0), weights.get("exposure", 0.0), evidence

@@ -122,7 +122,8 @@ def _swift_hydra(
     the exposure gate unless ``exposure_gate`` is False; ``reference_column`` is
     ``LoopOptions.reference_column`` (the control never has it). ``value`` is the value loop: the
     env's reward is :data:`VALUE_LOOP_REWARD` (so the round's selection ranks by value) and the kept
-    rows pass the value gate (``LoopOptions.value_gate``); the runner's ``env_kwargs`` still win.
+    rows, and the exposure rows if any, pass the value gate (``LoopOptions.value_gate``); the runner's
+    ``env_kwargs`` still win.
     """
 
     def fit(X, y, *, seed: int, budget, n_jobs: int | None, env_kwargs: dict | None = None, **_: Any):
@@ -206,10 +207,10 @@ for _method in (
     Method(
         "swift_hydra_value",
         OURS,
-        _swift_hydra(LoopOptions.deploy, False, value=True),
+        _swift_hydra(LoopOptions.deploy, False, EXPOSURE_METHOD_WEIGHT, value=True),
         "Swift Hydra's value loop: the env's reward is the value terms (value + value_unseen), the round "
-        "keeps the rows they rank highest and the value gate decides whether they join; its control is "
-        "swift_hydra_control",
+        "keeps the rows they rank highest, and the value gate decides whether they and the outlier-exposure "
+        "rows join, each on its own; its control is swift_hydra_control",
         ("agents.loop", "agents.value_gate", "hydra_env.value"),
     ),
     Method(
