@@ -395,8 +395,8 @@ def gate_lines(summary: dict[str, Any]) -> tuple[str, list[tuple[str, Any]]]:
         caption += f"; the gate lets them in at +{margin:g} validation AUC-ROC"
     names = {
         "val": "(validation)",
-        "value": "(value proxies, random folds)",
-        "value_unseen": "(value proxies, held-out groups)",
+        "value": "(value gate, random folds)",
+        "value_unseen": "(value gate, held-out groups)",
     }
     rows = []
     for prefix in prefixes:

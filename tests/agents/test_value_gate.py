@@ -97,3 +97,34 @@ def test_the_run_summary_names_the_value_gate_and_both_cuts():
         {"deploy_gate": refused, "n_synthetic_kept": 16, "synthetic_gate_margin": 0.01}
     )
     assert "too few labeled training anomalies" in caption and rows == []
+
+
+@pytest.mark.parametrize(("kept_pays", "exposure_pays"), [(True, False), (False, True)])
+def test_the_loop_deploys_each_set_only_when_the_value_gate_accepts_it(monkeypatch, kept_pays, exposure_pays):
+    import agents.exposure as exposure
+    import agents.value_gate as value_gate
+    from agents.config import LoopOptions
+    from agents.loop import fit_swift_hydra
+    from hydra_env import datasets
+
+    calls = []
+
+    def fake_gate(X, y, kept, *, synthetic_weight, exposure_weight, seed):
+        calls.append((len(kept), synthetic_weight, exposure_weight))
+        evidence = {"value_auc_without": 0.7, "value_auc_with": 0.8}
+        return synthetic_weight * kept_pays, exposure_weight * exposure_pays, evidence
+
+    def exposure_gate_must_not_run(*args, **kwargs):
+        raise AssertionError("with the value gate on, the exposure gate does not judge the exposure rows")
+
+    monkeypatch.setattr(value_gate, "choose_weights_by_value", fake_gate)
+    monkeypatch.setattr(exposure, "choose_exposure_weight", exposure_gate_must_not_run)
+    split = datasets.adbench_split(*datasets.load("wine"), la=1.0, seed=1)
+    detector = fit_swift_hydra(
+        split.X_train, split.y_train, algo="random", budget="tiny", seed=1,
+        options=LoopOptions(deploy="lightgbm", value_gate=True, exposure_weight=1.0, synthetic_weight=0.5),
+    )  # fmt: skip
+    assert len(calls) == 1 and calls[0][0] > 0 and calls[0][1:] == (0.5, 1.0)
+    assert detector.synthetic_weight_used_ == (0.5 if kept_pays else 0.0)
+    n_exposure = exposure.EXPOSURE_ROWS if exposure_pays else 0
+    assert detector.exposure_anomalies_.shape == (n_exposure, split.X_train.shape[1])
