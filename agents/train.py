@@ -404,6 +404,11 @@ def gate_lines(summary: dict[str, Any]) -> tuple[str, list[tuple[str, Any]]]:
             (f"Gate proxy without the {kept} kept rows {names[prefix]}", gate[f"{prefix}_auc_without"])
         )
         rows.append((f"Gate proxy with them {names[prefix]}", gate[f"{prefix}_auc_with"]))
+    for prefix in prefixes:  # the value gate also judged the outlier-exposure rows
+        if gate.get(f"{prefix}_auc_with_exposure") is not None:
+            rows.append(
+                (f"Gate proxy with the exposure rows {names[prefix]}", gate[f"{prefix}_auc_with_exposure"])
+            )
     return caption, rows
 
 

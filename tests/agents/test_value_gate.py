@@ -92,6 +92,11 @@ def test_the_run_summary_names_the_value_gate_and_both_cuts():
     assert "16 joined the deployment" in caption and "value gate" in caption
     assert [value for _, value in rows] == [0.8, 0.82, 0.7, 0.75]
     assert any("held-out groups" in name for name, _ in rows)
+    with_exposure = evidence | {"value_auc_with_exposure": 0.79, "value_unseen_auc_with_exposure": 0.74}
+    _, rows = gate_lines(
+        {"deploy_gate": with_exposure, "n_synthetic_kept": 16, "synthetic_gate_margin": 0.01}
+    )
+    assert [value for name, value in rows if "exposure rows" in name] == [0.79, 0.74]
     refused = {**evidence, "synthetic_weight_used": 0.0} | dict.fromkeys(list(evidence)[1:])
     caption, rows = gate_lines(
         {"deploy_gate": refused, "n_synthetic_kept": 16, "synthetic_gate_margin": 0.01}
