@@ -63,6 +63,15 @@ def _anomaly_folds(X_anomalies: np.ndarray, cut: str, k: int, seed: int) -> np.n
     return KMeans(k, n_init=10, random_state=seed).fit_predict(X_anomalies)
 
 
+def _nearest(rows: np.ndarray, anomalies: np.ndarray) -> np.ndarray:
+    """Index of each row's nearest labeled anomaly (Euclidean, the training split's scaled space)."""
+    from sklearn.neighbors import NearestNeighbors
+
+    if not len(rows):
+        return np.zeros(0, dtype=np.int64)
+    return NearestNeighbors(n_neighbors=1).fit(anomalies).kneighbors(rows, return_distance=False)[:, 0]
+
+
 def value_gains(
     X_train: np.ndarray,
     y_train: np.ndarray,
@@ -78,7 +87,10 @@ def value_gains(
         candidates: ``name -> (rows, weight)``: ``rows`` is a fixed ``(s, d)`` set, or None for the
             outlier-exposure rows, drawn per fold from the fold's own normal rows
             (:func:`agents.perturb.perturbed_normals`); ``weight`` is the set's total weight in labeled
-            anomalies, as in the deployment fit (:func:`agents.deploy.synthetic_weights`).
+            anomalies, as in the deployment fit (:func:`agents.deploy.synthetic_weights`). A fixed
+            row joins a fold's fit only if its nearest labeled anomaly is not held out there: the
+            loop made its rows from every labeled anomaly, and a near-copy of a held-out anomaly
+            would score as value (oversampling before cross-validation, the classic leak).
         seed: Seed of the folds, the chunks of normal rows, the perturbations and the proxies.
 
     Returns:
@@ -104,6 +116,11 @@ def value_gains(
     columns = BoostedDetector(booster="catboost", random_state=seed).fit_scorers(X)
     W = columns.widen(X)
     catboost = _import_optional("catboost", "the value gate")
+    derived_from = {  # each fixed row's nearest labeled anomaly: the one it was most likely made from
+        name: _nearest(np.asarray(rows, dtype=np.float64).reshape(-1, X.shape[1]), X[anomalies])
+        for name, (rows, _) in candidates.items()
+        if rows is not None
+    }
     evidence: dict[str, float] = {}
     for cut in VALUE_GATE_CUTS:
         fold = _anomaly_folds(X[anomalies], cut, k, seed)
@@ -114,8 +131,12 @@ def value_gains(
             fit = np.setdiff1d(np.arange(len(y)), held_out)
             variants: dict[str, tuple[np.ndarray, float]] = {"without": (X[:0], 0.0)}
             for name, (rows, weight) in candidates.items():
-                extra = perturbed_normals(X[fit], y[fit], seed=seed + g) if rows is None else rows
-                variants[name] = (np.asarray(extra, dtype=np.float64).reshape(-1, X.shape[1]), weight)
+                if rows is None:
+                    extra = perturbed_normals(X[fit], y[fit], seed=seed + g)
+                else:  # a row made from a held-out anomaly would leak it into the fit (its twin)
+                    extra = np.asarray(rows, dtype=np.float64).reshape(-1, X.shape[1])
+                    extra = extra[fold[derived_from[name]] != g]
+                variants[name] = (np.asarray(extra, dtype=np.float64), weight)
             for name, (extra, weight) in variants.items():
                 proxy = catboost.CatBoostClassifier(
                     iterations=VALUE_GATE_TREES, verbose=0, random_seed=seed, thread_count=1,
