@@ -61,3 +61,17 @@ def test_single_row_inference_uses_the_routed_expert(routed):
         i = int(np.flatnonzero(assigned == k)[0])
         score = detector.decision_function(X[i : i + 1])[0]
         assert score == pytest.approx(per_expert[k, i], rel=1e-5, abs=1e-5)
+
+
+def test_single_row_scores_the_same_on_and_off_the_autograd_tape(routed):
+    """Off the tape a lone row is routed in NumPy (the hot path); on it, in torch, differentiably."""
+    detector, X = routed
+    net = detector.network_
+    for i in range(0, len(X), max(1, len(X) // 8)):
+        with torch.inference_mode():
+            fast = float(net(torch.as_tensor(X[i : i + 1], dtype=torch.float32)))
+        x = torch.as_tensor(X[i : i + 1], dtype=torch.float32).requires_grad_(True)
+        taped = net(x)
+        taped.sum().backward()
+        assert fast == pytest.approx(float(taped.detach()), rel=1e-5, abs=1e-5)
+        assert x.grad is not None and torch.isfinite(x.grad).all()
