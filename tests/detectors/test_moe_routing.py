@@ -64,7 +64,7 @@ def test_single_row_inference_uses_the_routed_expert(routed):
 
 
 def test_single_row_scores_the_same_on_and_off_the_autograd_tape(routed):
-    """Off the tape a lone row is routed in NumPy (the hot path); on it, in torch, differentiably."""
+    """A lone row scores the same under inference mode (the env's hot path) as on the autograd tape."""
     detector, X = routed
     net = detector.network_
     for i in range(0, len(X), max(1, len(X) // 8)):
