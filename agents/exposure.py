@@ -33,6 +33,7 @@ __all__ = [
     "exposure_rows",
     "gated_exposure_rows",
     "holdout_exposure_auc",
+    "holdout_layout",
     "perturbed_normals",
 ]
 
@@ -71,6 +72,26 @@ EXPOSURE_GATE_MARGIN = 0.02
 """Out-of-fold AUC-ROC gain the exposure rows must bring on held-out anomaly groups before they join."""
 
 
+def holdout_layout(
+    X: np.ndarray, y: np.ndarray, max_folds: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """What the held-out gates share: ``(X, y, anomaly index, normal index, chunk of each normal)``.
+
+    ``k = min(max_folds, distinct labeled anomaly rows)`` folds (with repeated rows a fold could hold
+    them all); the rows labeled normal are cut into ``k`` random chunks of equal size. None when
+    ``k < 2`` or there are fewer normal rows than folds.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y).astype(np.int64).reshape(-1)
+    anomalies, normals = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    k = min(max_folds, len(np.unique(X[anomalies], axis=0)))
+    if k < 2 or len(normals) < k:
+        return None
+    chunk = np.empty(len(normals), dtype=np.int64)
+    chunk[np.random.RandomState(seed).permutation(len(normals))] = np.arange(len(normals)) % k
+    return X, y, anomalies, normals, chunk
+
+
 def holdout_exposure_auc(
     X: np.ndarray, y: np.ndarray, seed: int, exposure_weight: float = 1.0
 ) -> dict[str, float] | None:
@@ -104,16 +125,12 @@ def holdout_exposure_auc(
 
     if not (np.isfinite(exposure_weight) and exposure_weight > 0):
         raise ValueError(f"exposure_weight must be a positive number, got {exposure_weight!r}")
-    X = np.asarray(X, dtype=np.float64)
-    y = np.asarray(y).astype(np.int64).reshape(-1)
-    anomalies, normals = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
-    # As many groups as distinct anomaly rows allow: with repeated rows a group could hold them all.
-    k = min(EXPOSURE_GATE_FOLDS, len(np.unique(X[anomalies], axis=0)))
-    if k < 2 or len(normals) < k:
+    layout = holdout_layout(X, y, EXPOSURE_GATE_FOLDS, seed)
+    if layout is None:
         return None
+    X, y, anomalies, normals, chunk = layout
+    k = int(chunk.max()) + 1
     group = KMeans(k, n_init=10, random_state=seed).fit_predict(X[anomalies])
-    chunk = np.empty(len(normals), dtype=np.int64)
-    chunk[np.random.RandomState(seed).permutation(len(normals))] = np.arange(len(normals)) % k
     columns = BoostedDetector(booster="catboost", random_state=seed).fit_scorers(X)
     W = columns.widen(X)
     catboost = _import_optional("catboost", "the exposure gate")

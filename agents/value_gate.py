@@ -104,19 +104,16 @@ def value_gains(
     from sklearn.metrics import roc_auc_score
 
     from agents.deploy import synthetic_weights
+    from agents.exposure import holdout_layout
     from agents.perturb import perturbed_normals
     from detectors.adapters import _import_optional
     from detectors.boosted import BoostedDetector
 
-    X = np.asarray(X_train, dtype=np.float64)
-    y = np.asarray(y_train).astype(np.int64).reshape(-1)
-    anomalies, normals = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
-    # As many folds as distinct anomaly rows allow: with repeated rows a group could hold them all.
-    k = min(VALUE_GATE_FOLDS, len(np.unique(X[anomalies], axis=0)))
-    if k < 2 or len(normals) < k:
+    layout = holdout_layout(X_train, y_train, VALUE_GATE_FOLDS, seed)
+    if layout is None:
         return None
-    chunk = np.empty(len(normals), dtype=np.int64)
-    chunk[np.random.RandomState(seed).permutation(len(normals))] = np.arange(len(normals)) % k
+    X, y, anomalies, normals, chunk = layout
+    k = int(chunk.max()) + 1
     columns = BoostedDetector(booster="catboost", random_state=seed).fit_scorers(X)
     W = columns.widen(X)
     catboost = _import_optional("catboost", "the value gate")
