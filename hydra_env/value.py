@@ -32,6 +32,13 @@ nothing else (the env never sees validation or test rows):
   are kept, so a step costs ``phi(x)`` (one k-NN distance to the normals, like ``novelty``), one
   (n, p) x (p, p) product per fold and the (n, a_f, m_f) pairwise losses of the held-out rows. The
   raw value is the mean over folds; ``> 0`` means the row should raise the proxy's held-out AUC.
+* **Twins.** The mean skips the fold that holds out the row's nearest labeled anomaly (its twin), and
+  a kept row stays out of that fold's fit: the generator made its rows from every labeled anomaly, so
+  a near-copy of a held-out anomaly would make it easy and score its own ease as value (oversampling
+  before cross-validation). Without this rule near-copies were the most valuable rows on every set
+  with more than six labels, +0.4 to +1.1 units, above the anomalies the labels hide
+  (``research/probes/value/twins.py``); the value gate applies the same rule. With a single labeled
+  anomaly no fold is left and the term is 0.5 everywhere: no evidence is independent of the source.
 * **Scale.** ``term = (1 + tanh(value / scale)) / 2`` in (0, 1): 0.5 = no effect; ``scale`` is the
   mean ``|value|`` of the labeled anomalies themselves taken as candidates, so a synthetic row worth
   as much as a typical real labeled anomaly earns ``(1 + tanh 1) / 2 = 0.88``. Helpful rows spread
@@ -209,18 +216,39 @@ class ValueTerm(RewardTerm):
     def _design(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Stacked ``phi``, labels and per-fold row weights (K, n) of the current fit rows."""
         phi = torch.cat([self._phi_normals, self._phi_anomalies, self._phi_kept])
-        m, a, s = len(self._phi_normals), len(self._phi_anomalies), len(self._phi_kept)
-        y = torch.cat([phi.new_zeros(m), phi.new_ones(a + s)])
-        folds = torch.as_tensor(self.folds, device=phi.device)
-        fit_n = (self.normal_chunk[None, :] != folds[:, None]).to(phi.dtype)  # (K, m)
-        fit_a = (self.anomaly_fold[None, :] != folds[:, None]).to(phi.dtype)  # (K, a)
+        m, a = len(self._phi_normals), len(self._phi_anomalies)
+        y = torch.cat([phi.new_zeros(m), phi.new_ones(a + len(self._phi_kept))])
+        fit_n = self._outside_fold(self.normal_chunk).to(phi.dtype)  # (K, m)
+        fit_a = self._outside_fold(self.anomaly_fold).to(phi.dtype)  # (K, a)
+        fit_s = self.twin_mask(self.kept).T.to(phi.dtype)  # (K, s): a kept row stays out of its twin's fold
         a_f = fit_a.sum(dim=1).clamp_min(1.0)
         self.unit = 1.0 / (2.0 * a_f)  # weight of one labeled anomaly in fold f's fit
-        kept_w = (self.unit * (a_f / s).clamp(max=1.0) if s else self.unit * 0)[:, None].expand(-1, s)
+        s_f = fit_s.sum(dim=1).clamp_min(1.0)
+        kept_w = fit_s * (self.unit * (a_f / s_f).clamp(max=1.0))[:, None]
         weights = torch.cat(
             [fit_n / (2.0 * fit_n.sum(dim=1, keepdim=True)), fit_a * self.unit[:, None], kept_w], 1
         )
         return phi, y, weights
+
+    def _outside_fold(self, fold_of_row: torch.Tensor) -> torch.Tensor:
+        """(K, n) True where a row (of fold ``fold_of_row``) joins fold ``f``'s fit, for each of :attr:`folds`."""
+        folds = torch.as_tensor(self.folds, device=fold_of_row.device)
+        return fold_of_row[None, :] != folds[:, None]
+
+    def twin_mask(self, x: torch.Tensor) -> torch.Tensor:
+        """(n, K) True for the folds that may credit each row: all but the one holding out its twin.
+
+        A row's twin is its nearest labeled anomaly (Euclidean). The generator drew its rows from every
+        labeled anomaly, so a near-copy of a held-out anomaly would make that anomaly easy and score its
+        own ease as value (oversampling before cross-validation; the value gate's rule,
+        :mod:`agents.value_gate`). With one labeled anomaly no fold is left: no evidence is independent
+        of the row's source.
+        """
+        if len(x) == 0 or len(self._anomalies) == 0:
+            return torch.ones(len(x), len(self.folds), dtype=torch.bool, device=self.device)
+        with torch.no_grad():
+            twin = torch.cdist(x.detach().to(self._anomalies.dtype), self._anomalies).argmin(dim=1)
+        return self._outside_fold(self.anomaly_fold[twin]).T
 
     def _fit(self) -> None:
         """Fits every fold's proxy (Newton, warm start), then caches what a step needs and the scale."""
@@ -258,9 +286,9 @@ class ValueTerm(RewardTerm):
             )
         }
         # The unit: the mean |value| of the labeled anomalies themselves (else of the normals, else 1).
-        scale = float(self._chunked(self._phi_anomalies).mean(dim=1).abs().mean())
+        scale = float(self._allowed_mean(self._chunked(self._phi_anomalies), self._anomalies).abs().mean())
         if not (np.isfinite(scale) and scale > 1e-12):
-            scale = float(self._chunked(self._phi_normals).mean(dim=1).abs().mean())
+            scale = float(self._allowed_mean(self._chunked(self._phi_normals), self._normals).abs().mean())
         self.scale = scale if np.isfinite(scale) and scale > 1e-12 else 1.0
 
     @staticmethod
@@ -324,10 +352,17 @@ class ValueTerm(RewardTerm):
         return torch.cat([self._fold_values(phi[i : i + step]) for i in range(0, len(phi), step)])
 
     def raw_value(self, x: torch.Tensor) -> torch.Tensor:
-        """(n,) the unscaled value (mean over folds of :meth:`fold_values`); 0 without folds."""
+        """(n,) the unscaled value: mean of :meth:`fold_values` over the folds :meth:`twin_mask` allows.
+
+        0 without folds, and where no fold is allowed (a single labeled anomaly).
+        """
         if self.theta is None:
             return x.new_zeros(x.shape[0])
-        return self.fold_values(x).mean(dim=1)
+        return self._allowed_mean(self.fold_values(x), x)
+
+    def _allowed_mean(self, fold_values: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        allowed = self.twin_mask(x).to(fold_values.dtype)
+        return (fold_values * allowed).sum(dim=1) / allowed.sum(dim=1).clamp_min(1.0)
 
     def __call__(self, x: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
         if self.theta is None:

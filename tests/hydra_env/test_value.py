@@ -78,7 +78,25 @@ def test_value_unseen_pays_most_on_the_group_the_proxy_never_saw(unseen):
     near = torch.as_tensor(CENTRES, dtype=torch.float32)
     per_fold = unseen.fold_values(near)
     assert per_fold.argmax(dim=1).tolist() == folds[:, 0].tolist()  # the fold that held its group out
-    assert (unseen(near, None) > 0.5).all() and float(unseen(BAD, None)[0]) < 0.5
+    # ... but that fold holds out each row's twin, so the reward does not credit it (the twin rule).
+    others = (per_fold.sum(dim=1) - per_fold.max(dim=1).values) / 3
+    torch.testing.assert_close(unseen.raw_value(near), others)
+    assert (unseen.raw_value(near) < per_fold.mean(dim=1)).all() and float(unseen(BAD, None)[0]) < 0.5
+
+
+def test_near_copies_earn_nothing_from_the_fold_of_their_twin(term):
+    # Without the twin rule a copy of a held-out labeled anomaly made it easy and scored as value.
+    _, anomalies = _rows()
+    copies = anomalies + 0.001
+    per_fold = term.fold_values(copies)
+    own = term.anomaly_fold.tolist()
+    leaked = per_fold[torch.arange(len(own)), own]  # each copy's value on its twin's fold
+    assert float(leaked.mean()) > 0 and float(leaked.mean()) > float(per_fold.mean())
+    allowed = torch.ones_like(per_fold, dtype=torch.bool)
+    allowed[torch.arange(len(own)), own] = False
+    expected = (per_fold * allowed).sum(dim=1) / allowed.sum(dim=1)
+    torch.testing.assert_close(term.raw_value(copies), expected)
+    assert float(term.raw_value(copies).mean()) < float(per_fold.mean(dim=1).mean())
 
 
 def test_batched_finite_deterministic(term, unseen):
@@ -129,9 +147,10 @@ def test_degenerate_row_sets():
         none = ValueTerm(*rows, 3, CPU)  # no held-out AUC to measure: 0.5 everywhere
         torch.testing.assert_close(none(torch.rand(3, 4), None), torch.full((3,), 0.5))
     for cls in (ValueTerm, UnseenValueTerm):
-        one = cls(normals, anomalies[:1], 3, CPU)  # the single labeled anomaly is held out once
-        assert len(one.folds) == 1 and torch.isfinite(one(torch.rand(3, 4), None)).all()
-        assert float(one(anomalies[:1] + 0.05, None)[0]) > float(one(BAD, None)[0])
+        one = cls(normals, anomalies[:1], 3, CPU)  # the single labeled anomaly is held out once ...
+        assert len(one.folds) == 1 and float(one.fold_values(anomalies[:1] + 0.05)[0, 0]) > 0
+        # ... and it is every row's twin: no evidence independent of the source, 0.5 everywhere.
+        torch.testing.assert_close(one(torch.cat([anomalies[:1] + 0.05, BAD]), None), torch.full((2,), 0.5))
 
 
 def test_gym_make_with_value_weights_reports_the_term():
