@@ -242,7 +242,8 @@ class LoopOptions:
             (:func:`agents.deploy.choose_synthetic_weight`); False: they always join.
         value_gate: With ``synthetic_gate``, the evidence is a CatBoost proxy's cross-fitted held-out
             AUC on every labeled anomaly, on random folds and on k-means groups (the two cuts the
-            ``value`` reward terms estimate per step), instead of a validation carve
+            ``value`` reward terms estimate per step), instead of a validation carve; a set must gain
+            by the margin and one bootstrap standard error on a cut and lose on neither
             (:func:`agents.value_gate.choose_weights_by_value`). It also judges the exposure rows
             (in place of ``exposure_gate``); each set joins only if it pays.
         exposure_weight: Outlier exposure: rows perturbed off the normal rows

@@ -388,8 +388,11 @@ def gate_lines(summary: dict[str, Any]) -> tuple[str, list[tuple[str, Any]]]:
         where = "training" if value else "validation"
         return caption + f"; gate: too few labeled {where} anomalies to judge, so none joined", []
     if value:
+        from agents.value_gate import VALUE_GATE_Z
+
         caption += (
-            f"; the value gate lets them in at +{margin:g} held-out AUC-ROC on a cut, no loss on the other"
+            f"; the value gate lets them in at +{margin:g} held-out AUC-ROC and {VALUE_GATE_Z:g} standard "
+            "error(s) on a cut, no loss on the other"
         )
     else:
         caption += f"; the gate lets them in at +{margin:g} validation AUC-ROC"

@@ -286,7 +286,37 @@ def _within_datasets(cells: Sequence[dict[str, str]]) -> str:
     rho, p = spearmanr(both[:, 0], both[:, 1])
     return (
         f" Within datasets (each dataset's means removed, so datasets that are easy to reward or to gain "
-        f"on do not drive it): ρ = {rho:.2f} (p = {p:.2g})."
+        f"on do not drive it): ρ = {rho:.2f} (p = {p:.2g}).{_noise_ceiling(cells)}"
+    )
+
+
+def _noise_ceiling(cells: Sequence[dict[str, str]]) -> str:
+    """How far any predictor can correlate with the within-dataset ``auc_gain``, given its fit noise.
+
+    A cell's gain is a difference of two means of ``deploy_repeats`` fits; with the deployment side as
+    noisy as the control (only the control's std is recorded), its noise variance is
+    ``2 sd^2 / repeats``. Reliability = 1 - noise variance / variance of the dataset-centred gains; the
+    correlation with a perfect predictor is attenuated to about sqrt(reliability) (Spearman 1904).
+    """
+    groups: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for r in cells:
+        if r.get("control_auc_roc_std") in (None, ""):
+            return ""
+        noise = 2 * float(r["control_auc_roc_std"]) ** 2 / int(r.get("deploy_repeats") or 1)
+        groups.setdefault((r["dataset"], row_regime(r)), []).append((float(r["auc_gain"]), noise))
+    centred = [np.asarray(v)[:, 0] - np.mean(np.asarray(v)[:, 0]) for v in groups.values() if len(v) > 1]
+    noise = [x for v in groups.values() if len(v) > 1 for _, x in v]
+    if not centred or not noise:
+        return ""
+    spread = float(np.var(np.concatenate(centred), ddof=1))
+    reliability = 1.0 - float(np.mean(noise)) / spread if spread > 0 else float("nan")
+    if not np.isfinite(reliability):
+        return ""
+    ceiling = f"about {np.sqrt(reliability):.2f}" if reliability > 0 else "0 (noise is the whole spread)"
+    return (
+        f" Noise ceiling: fit noise is {100 * min(1.0, 1 - reliability):.0f}% of the within-dataset "
+        f"variance of `auc_gain` (reliability {reliability:.2f}), so even a perfect predictor of the true "
+        f"gain would reach ρ of {ceiling}."
     )
 
 

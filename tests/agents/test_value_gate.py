@@ -9,7 +9,9 @@ from agents.train import gate_lines
 from agents.value_gate import (
     MIN_VALUE_GATE_ANOMALIES,
     VALUE_GATE_MARGIN,
+    VALUE_GATE_Z,
     choose_weights_by_value,
+    gain_standard_error,
     value_gains,
 )
 
@@ -170,3 +172,51 @@ def test_the_loop_deploys_each_set_only_when_the_value_gate_accepts_it(monkeypat
     assert detector.synthetic_weight_used_ == (0.5 if kept_pays else 0.0)
     n_exposure = exposure.EXPOSURE_ROWS if exposure_pays else 0
     assert detector.exposure_anomalies_.shape == (n_exposure, split.X_train.shape[1])
+
+
+def test_the_gain_standard_error_is_a_paired_bootstrap_that_shrinks_with_evidence():
+    from sklearn.metrics import roc_auc_score
+
+    def case(n_pos: int, n_neg: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        rng = np.random.default_rng(n_pos)
+        labels = np.r_[np.ones(n_pos), np.zeros(n_neg)]
+        without = labels + rng.normal(0, 1.5, len(labels))
+        return labels, without, without + 0.5 * labels + rng.normal(0, 0.3, len(labels))  # a real gain
+
+    labels, without, with_ = case(5, 100)
+    assert gain_standard_error(labels, without, without, seed=0) == 0.0  # the same proxy: no gain, no noise
+    few = gain_standard_error(labels, without, with_, seed=0)
+    many = gain_standard_error(*case(500, 10_000), seed=0)
+    assert 0 < many < few / 4  # 100x the rows: about a tenth of the error
+    assert few == gain_standard_error(labels, without, with_, seed=0)  # same seed, same error
+    # On the many-row case the gain is well above its error; on the five-anomaly case it is not.
+    big = case(500, 10_000)
+    gain = roc_auc_score(big[0], big[2]) - roc_auc_score(big[0], big[1])
+    assert gain > 5 * many
+    assert gain_standard_error(labels[4:], without[4:], with_[4:], seed=0) == float("inf")  # one anomaly
+
+
+def test_a_gain_inside_its_standard_error_is_refused(monkeypatch, shifted):
+    import agents.value_gate as value_gate
+
+    X, y, rows, _ = shifted
+    gain = 2 * VALUE_GATE_MARGIN
+
+    def evidence(se: float):
+        def fake(X, y, candidates, *, seed):
+            out = {}
+            for cut in ("value", "value_unseen"):
+                out |= {
+                    f"{cut}_auc_without": 0.8,
+                    f"{cut}_auc_with_kept": 0.8 + gain,
+                    f"{cut}_gain_se_kept": se,
+                }
+            return out
+
+        return fake
+
+    monkeypatch.setattr(value_gate, "value_gains", evidence(gain / VALUE_GATE_Z / 2))
+    weight, _, record = choose_weights_by_value(X, y, rows, synthetic_weight=1.0, seed=0)
+    assert weight == 1.0 and record["value_gain_se"] == gain / VALUE_GATE_Z / 2
+    monkeypatch.setattr(value_gate, "value_gains", evidence(2 * gain / VALUE_GATE_Z))  # noise hides it
+    assert choose_weights_by_value(X, y, rows, synthetic_weight=1.0, seed=0)[0] == 0.0

@@ -489,3 +489,25 @@ def test_summary_lists_every_command_that_added_cells(tmp_path):
         "- Command(s), in the order they ran: `python -m benchmarks.policies --algos random`, then "
         "`python -m benchmarks.policies --algos gradient`" in summary
     )
+
+
+def test_noise_ceiling_is_what_the_fit_noise_leaves_of_the_gain_spread():
+    from benchmarks.policies_report import _noise_ceiling
+
+    rng = np.random.default_rng(0)
+    gains = rng.normal(0.0, 0.02, 200)  # within-dataset spread: variance 4e-4
+    rows = []
+    for i, gain in enumerate(gains):
+        row = _cell("ab"[i % 2], i, "random", 0.5, float(gain))
+        # noise variance 2 * sd^2 / repeats = 2e-4: half the spread, reliability about 0.5
+        row.update(control_auc_roc_std=str(0.02), deploy_repeats="4")
+        rows.append(row)
+    text = _noise_ceiling(rows)
+    reliability = float(text.split("reliability ")[1].split(")")[0])
+    ceiling = float(text.split("about ")[1].rstrip("."))
+    assert abs(reliability - 0.5) < 0.1 and abs(ceiling - np.sqrt(reliability)) < 0.01
+    for row in rows:  # noise as large as the spread: nothing is left to predict
+        row["control_auc_roc_std"] = str(0.04)
+    assert "0 (noise is the whole spread)" in _noise_ceiling(rows)
+    rows[0]["control_auc_roc_std"] = ""  # older rows without the control's std: no claim
+    assert _noise_ceiling(rows) == ""
