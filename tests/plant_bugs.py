@@ -101,8 +101,8 @@ BUGS: dict[str, list[tuple[str, str, str]]] = {
     "10-value-gate-always-accepts": [
         (
             "agents/value_gate.py",
-            "pays = max(gains) >= VALUE_GATE_MARGIN and min(gains) >= 0.0",
-            "pays = True",
+            "return bool(any(shown) and min(gains) >= 0.0)",
+            "return True",
         )
     ],
     "11-value-gate-keeps-the-twins": [
