@@ -7,9 +7,10 @@ would do for an anomaly nobody labeled (the leak the value gate closes with its 
 ``agents/value_gate.py``). This probe scores, per dataset, three kinds of candidate row with the
 term's ``fold_values``: near-copies of the labeled anomalies (N(0, 0.01) noise), the anomalies nobody
 labeled (the training split's hidden anomalies, which the labels do not show), and labeled-0 rows.
-It prints the mean raw value of each kind twice: over every fold (the reward as shipped) and over
-only the folds that do not hold out the row's nearest labeled anomaly (the twin rule). Training split
-only; no test row is read.
+It prints the mean raw value of each kind twice: over every fold (the reward before the twin rule)
+and over only the folds that do not hold out the row's nearest labeled anomaly (the twin rule, which
+``ValueTerm.raw_value`` now applies). Both are in the term's unit (``term.scale``, itself computed with
+the twin rule since it shipped). Training split only; no test row is read.
 
     python research/probes/value/twins.py 45_wine 6_cardio 38_thyroid 12_fault 7_Cardiotocography 4_breastw
 """
