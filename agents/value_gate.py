@@ -113,9 +113,6 @@ def value_gains(
         standard error, :func:`gain_standard_error`) for both cuts, or None with fewer than two
         distinct labeled anomalies.
     """
-    from sklearn.metrics import roc_auc_score
-
-    from agents.deploy import synthetic_weights
     from agents.exposure import holdout_layout
     from agents.perturb import perturbed_normals
     from detectors.adapters import _import_optional
@@ -142,7 +139,7 @@ def value_gains(
         for g in range(k):
             held_out = np.r_[anomalies[fold == g], normals[chunk == g]]
             fit = np.setdiff1d(np.arange(len(y)), held_out)
-            variants: dict[str, tuple[np.ndarray, float]] = {"without": (X[:0], 0.0)}
+            variants = {"without": (X[:0], 0.0)}
             for name, (rows, weight) in candidates.items():
                 if rows is None:
                     extra = perturbed_normals(X[fit], y[fit], seed=seed + g)
@@ -151,28 +148,45 @@ def value_gains(
                     extra = extra[fold[derived_from[name]] != g]
                 variants[name] = (np.asarray(extra, dtype=np.float64), weight)
             for name, (extra, weight) in variants.items():
-                proxy = catboost.CatBoostClassifier(
-                    iterations=VALUE_GATE_TREES, verbose=0, random_seed=seed, thread_count=1,
-                    allow_writing_files=False,
-                )  # fmt: skip
-                if len(extra):
-                    W_fit = np.vstack([W[fit], columns.widen(extra)])
-                    proxy.fit(
-                        W_fit, np.r_[y[fit], np.ones(len(extra), dtype=np.int64)],
-                        sample_weight=synthetic_weights(y[fit], len(extra), weight),
-                    )  # fmt: skip
-                else:
-                    proxy.fit(W[fit], y[fit])
+                proxy = _fit_proxy(catboost, columns, W[fit], y[fit], extra, weight, seed)
                 scores[name].append(proxy.predict_proba(W[held_out])[:, 1])
             labels.append(y[held_out])
-        pooled = np.concatenate(labels)
-        without = np.concatenate(scores.pop("without"))
-        evidence[f"{cut}_auc_without"] = float(roc_auc_score(pooled, without))
-        for name, parts in scores.items():
-            evidence[f"{cut}_auc_with_{name}"] = float(roc_auc_score(pooled, np.concatenate(parts)))
-            evidence[f"{cut}_gain_se_{name}"] = gain_standard_error(
-                pooled, without, np.concatenate(parts), seed
-            )
+        evidence |= _cut_evidence(cut, np.concatenate(labels), scores, seed)
+    return evidence
+
+
+def _fit_proxy(
+    catboost, columns, W_fit: np.ndarray, y_fit: np.ndarray, extra: np.ndarray, weight: float, seed: int
+):
+    """The gate's CatBoost proxy on one fold's widened rows, plus ``extra`` as weighted anomalies."""
+    from agents.deploy import synthetic_weights
+
+    proxy = catboost.CatBoostClassifier(
+        iterations=VALUE_GATE_TREES, verbose=0, random_seed=seed, thread_count=1, allow_writing_files=False
+    )
+    if not len(extra):
+        return proxy.fit(W_fit, y_fit)
+    return proxy.fit(
+        np.vstack([W_fit, columns.widen(extra)]),
+        np.r_[y_fit, np.ones(len(extra), dtype=np.int64)],
+        sample_weight=synthetic_weights(y_fit, len(extra), weight),
+    )
+
+
+def _cut_evidence(
+    cut: str, labels: np.ndarray, scores: dict[str, list[np.ndarray]], seed: int
+) -> dict[str, float]:
+    """Pooled AUC-ROC without and with each candidate set on one cut, and each gain's standard error."""
+    from sklearn.metrics import roc_auc_score
+
+    without = np.concatenate(scores["without"])
+    evidence = {f"{cut}_auc_without": float(roc_auc_score(labels, without))}
+    for name, parts in scores.items():
+        if name == "without":
+            continue
+        with_ = np.concatenate(parts)
+        evidence[f"{cut}_auc_with_{name}"] = float(roc_auc_score(labels, with_))
+        evidence[f"{cut}_gain_se_{name}"] = gain_standard_error(labels, without, with_, seed)
     return evidence
 
 
