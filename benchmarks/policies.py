@@ -288,6 +288,18 @@ def _loop_with_reference(
     return result, reference["detector"]
 
 
+def _generation_metrics(result, frozen, generated, split, config, device: str) -> dict[str, Any]:
+    """Reward, evasion and diversity of a fresh draw (``generated``), read against the frozen detector."""
+    anomalies = split.X_train[np.asarray(split.y_train) == 1]
+    return {
+        "final_reward": final_reward(frozen, generated, split.X_train, split.y_train, config, device),
+        **evasion_metrics(frozen, generated),
+        "kept_evasion_rate": evasion_rate(frozen, result.kept_X),
+        "final_detector_evasion_rate": evasion_rate(result.loop_detector, generated),
+        **diversity(generated, anomalies, k=config.entropy_k),
+    }
+
+
 def evaluate_policy(
     cell: SweepCell,
     data_dir: str | None,
@@ -322,14 +334,9 @@ def evaluate_policy(
     test, scoring_seconds = _deployment_scores(
         result, split, budget, cell.seed, options, deploy_repeats, device
     )
-    anomalies = split.X_train[np.asarray(split.y_train) == 1]
     config = env_config(budget, cell.seed, options)
     row = {
-        "final_reward": final_reward(frozen, generated, split.X_train, split.y_train, config, device),
-        **evasion_metrics(frozen, generated),
-        "kept_evasion_rate": evasion_rate(frozen, result.kept_X),
-        "final_detector_evasion_rate": evasion_rate(result.loop_detector, generated),
-        **diversity(generated, anomalies, k=config.entropy_k),
+        **_generation_metrics(result, frozen, generated, split, config, device),
         "auc_roc": test["auc_roc"],
         "auc_pr": test["auc_pr"],
         "n_generated": len(generated),

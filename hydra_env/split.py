@@ -151,6 +151,27 @@ def _check_n_labeled(n_labeled) -> int | None:
     return int(n_labeled)
 
 
+def _resample(X: np.ndarray, y: np.ndarray, rng: np.random.RandomState, source: str):
+    """ADBench's size rule (up- or subsample to [MIN_SAMPLES, MAX_SAMPLES]) on the split's stream.
+
+    Raises:
+        ValueError: Fewer than two rows of a class afterwards (a stratified split needs two).
+    """
+    if len(y) < MIN_SAMPLES:
+        idx = rng.choice(np.arange(len(y)), MIN_SAMPLES, replace=True)
+        X, y = X[idx], y[idx]
+    if len(y) > MAX_SAMPLES:
+        idx = rng.choice(np.arange(len(y)), MAX_SAMPLES, replace=False)
+        X, y = X[idx], y[idx]
+    counts = np.bincount(y, minlength=2)
+    if counts.min() < 2:
+        raise ValueError(
+            f"{source}: a stratified split needs at least 2 normal rows and 2 anomalies "
+            f"(after ADBench's resampling), got {counts[0]} normal and {counts[1]} anomalies"
+        )
+    return X, y
+
+
 def adbench_split(
     X, y, la: float, seed: int, *, name: str | None = None, n_labeled: int | None = None
 ) -> Split:
@@ -181,18 +202,7 @@ def adbench_split(
     seed = _check_seed(seed)
     n_labeled = _check_n_labeled(n_labeled)
     rng = np.random.RandomState(seed)  # one stream for every draw, in ADBench's order
-    if len(y) < MIN_SAMPLES:
-        idx = rng.choice(np.arange(len(y)), MIN_SAMPLES, replace=True)
-        X, y = X[idx], y[idx]
-    if len(y) > MAX_SAMPLES:
-        idx = rng.choice(np.arange(len(y)), MAX_SAMPLES, replace=False)
-        X, y = X[idx], y[idx]
-    counts = np.bincount(y, minlength=2)
-    if counts.min() < 2:
-        raise ValueError(
-            f"{name or 'data'}: a stratified split needs at least 2 normal rows and 2 anomalies "
-            f"(after ADBench's resampling), got {counts[0]} normal and {counts[1]} anomalies"
-        )
+    X, y = _resample(X, y, rng, name or "data")
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=TEST_SIZE, shuffle=True, stratify=y, random_state=rng
     )
