@@ -112,6 +112,33 @@ def _paired(timing: dict) -> dict:
     return {"per_model": paired, "mome_k8_over_k1": k8_over_k1}
 
 
+def _fit_and_score(name: str, model, split, timed: bool) -> tuple[dict, tuple]:
+    """Fits ``model`` on the split; returns its row (test AUC, fit seconds) and its (score fn, is_torch)."""
+    start = time.perf_counter()
+    _fit(model, split.X_train, split.y_train, name)
+    fit_s = time.perf_counter() - start
+    fn, is_torch = _score_fn(model)
+    test = torch.as_tensor(split.X_test, dtype=torch.float32) if is_torch else split.X_test
+    auc = roc_auc_score(split.y_test, np.asarray(fn(test), dtype=np.float64))
+    row = {"auc_roc": auc, "fit_s": fit_s}
+    if timed and hasattr(model, "n_experts_"):
+        row["experts_used_on_test"] = int(np.unique(model.assign_experts(split.X_test)).size)
+    return row, (fn, is_torch)
+
+
+def _attach_timing(rows: list[dict], timing: dict) -> None:
+    """Adds each model's batch-1 latency and batch-1024 throughput (medians and spreads) to its row."""
+    for row in rows:
+        lat = spread(timing["latency_s"][row["model"]] * 1e3)
+        thr = spread(timing["throughput_rows_s"][row["model"]])
+        row.update(
+            latency_batch1_ms=lat["median"],
+            latency_batch1_ms_spread=lat,
+            throughput_batch1024_rows_s=thr["median"],
+            throughput_batch1024_rows_s_spread=thr,
+        )
+
+
 def run(
     data_dir: Path,
     seeds: list[int],
@@ -130,31 +157,14 @@ def run(
             timed = la == las[-1] and seed == seeds[0]  # time each model once
             fns, la_rows = {}, []
             for name, make in _models(seed, epochs).items():
-                model = make()
-                start = time.perf_counter()
-                _fit(model, split.X_train, split.y_train, name)
-                fit_s = time.perf_counter() - start
-                fn, is_torch = _score_fn(model)
-                test = torch.as_tensor(split.X_test, dtype=torch.float32) if is_torch else split.X_test
-                auc = roc_auc_score(split.y_test, np.asarray(fn(test), dtype=np.float64))
-                row = {"model": name, "la": la, "seed": seed, "auc_roc": auc, "fit_s": fit_s}
-                if timed and hasattr(model, "n_experts_"):
-                    row["experts_used_on_test"] = int(np.unique(model.assign_experts(split.X_test)).size)
-                fns[name] = (fn, is_torch)
+                row, fns[name] = _fit_and_score(name, make(), split, timed)
+                row = {"model": name, "la": la, "seed": seed} | row
                 la_rows.append(row)
                 print(json.dumps(row), flush=True)
             if timed:
                 big = np.resize(split.X_test, (1024, split.X_test.shape[1]))
                 timing = _time_side_by_side(fns, big[:1], big, rounds, block_ms / 1e3)
-                for row in la_rows:
-                    lat = spread(timing["latency_s"][row["model"]] * 1e3)
-                    thr = spread(timing["throughput_rows_s"][row["model"]])
-                    row.update(
-                        latency_batch1_ms=lat["median"],
-                        latency_batch1_ms_spread=lat,
-                        throughput_batch1024_rows_s=thr["median"],
-                        throughput_batch1024_rows_s_spread=thr,
-                    )
+                _attach_timing(la_rows, timing)
             rows += la_rows
     paired = _paired(timing)
     return {
