@@ -147,6 +147,15 @@ class RayBackend:
         return self._limit_cache[1]
 
     # ----------------------------------------------------------------------------------- running
+    def _submit_until_full(self, ray, pending: dict, queue, submit: Callable[[Any], Any]) -> bool:
+        """Submits queued cells until the in-flight limit; returns True once the queue is exhausted."""
+        while len(pending) < self.in_flight_limit(ray):
+            cell = next(queue, _END)
+            if cell is _END:
+                return True
+            pending[submit(cell)] = cell
+        return False
+
     def run(
         self,
         cells: Sequence[Any],
@@ -184,24 +193,15 @@ class RayBackend:
         try:
             exhausted = False
             while True:
-                while not exhausted and len(pending) < self.in_flight_limit(ray):
-                    cell = next(queue, _END)
-                    if cell is _END:
-                        exhausted = True
-                        break
-                    pending[task.remote(fn_ref, cell, self.worker_imports)] = cell
+                if not exhausted:
+                    exhausted = self._submit_until_full(
+                        ray, pending, queue, lambda c: task.remote(fn_ref, c, self.worker_imports)
+                    )
                 if not pending:
                     break
                 (done,), _ = ray.wait(list(pending), num_returns=1)
                 cell = pending.pop(done)
-                try:
-                    result = ray.get(done)
-                except Exception as exc:  # RayTaskError (fn raised), WorkerCrashedError, OOM, lost node...
-                    if on_error is None:
-                        raise
-                    on_error(cell, exc)
-                else:
-                    on_result(cell, result)
+                _deliver(ray, done, cell, on_result, on_error)
                 bar.set_postfix_str(self.describe(cell), refresh=False)
                 bar.update(1)
         finally:
@@ -210,6 +210,18 @@ class RayBackend:
                 ray.cancel(ref, force=False)
             if started_ray:
                 ray.shutdown()
+
+
+def _deliver(ray, done, cell, on_result, on_error) -> None:
+    """Hands a finished task's result to ``on_result``, or its failure to ``on_error`` (None: raise)."""
+    try:
+        result = ray.get(done)
+    except Exception as exc:  # RayTaskError (fn raised), WorkerCrashedError, OOM, lost node...
+        if on_error is None:
+            raise
+        on_error(cell, exc)
+    else:
+        on_result(cell, result)
 
 
 # --------------------------------------------------------------------------------------- command line
