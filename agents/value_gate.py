@@ -114,7 +114,6 @@ def value_gains(
         distinct labeled anomalies.
     """
     from agents.exposure import holdout_layout
-    from agents.perturb import perturbed_normals
     from detectors.adapters import _import_optional
     from detectors.boosted import BoostedDetector
 
@@ -139,20 +138,39 @@ def value_gains(
         for g in range(k):
             held_out = np.r_[anomalies[fold == g], normals[chunk == g]]
             fit = np.setdiff1d(np.arange(len(y)), held_out)
-            variants = {"without": (X[:0], 0.0)}
-            for name, (rows, weight) in candidates.items():
-                if rows is None:
-                    extra = perturbed_normals(X[fit], y[fit], seed=seed + g)
-                else:  # a row made from a held-out anomaly would leak it into the fit (its twin)
-                    extra = np.asarray(rows, dtype=np.float64).reshape(-1, X.shape[1])
-                    extra = extra[fold[derived_from[name]] != g]
-                variants[name] = (np.asarray(extra, dtype=np.float64), weight)
+            variants = _fold_variants(X[fit], y[fit], candidates, derived_from, fold != g, seed + g)
             for name, (extra, weight) in variants.items():
                 proxy = _fit_proxy(catboost, columns, W[fit], y[fit], extra, weight, seed)
                 scores[name].append(proxy.predict_proba(W[held_out])[:, 1])
             labels.append(y[held_out])
         evidence |= _cut_evidence(cut, np.concatenate(labels), scores, seed)
     return evidence
+
+
+def _fold_variants(
+    X_fit: np.ndarray,
+    y_fit: np.ndarray,
+    candidates: dict[str, tuple[np.ndarray | None, float]],
+    derived_from: dict[str, np.ndarray],
+    anomaly_in_fit: np.ndarray,
+    seed: int,
+) -> dict[str, tuple[np.ndarray, float]]:
+    """One fold's extra rows per candidate set (``"without"``: none), each with the set's weight.
+
+    Args:
+        anomaly_in_fit: Per labeled anomaly, whether this fold fits on it.
+    """
+    from agents.perturb import perturbed_normals
+
+    variants = {"without": (X_fit[:0], 0.0)}
+    for name, (rows, weight) in candidates.items():
+        if rows is None:
+            extra = perturbed_normals(X_fit, y_fit, seed=seed)
+        else:  # a row made from a held-out anomaly would leak it into the fit (its twin)
+            extra = np.asarray(rows, dtype=np.float64).reshape(-1, X_fit.shape[1])
+            extra = extra[anomaly_in_fit[derived_from[name]]]
+        variants[name] = (np.asarray(extra, dtype=np.float64), weight)
+    return variants
 
 
 def _fit_proxy(
