@@ -100,9 +100,9 @@ def test_policy_targets():
 
 def test_missing_tables_give_no_data_not_a_pass(tmp_path):
     found = claims.checks(tmp_path)
-    assert len(found) == 27 and set(_verdicts(found)) == {"no data"}
+    assert len(found) == 28 and set(_verdicts(found)) == {"no data"}
     text = claims.markdown(found, command="cmd", commit="abc")
-    assert "Verdicts: 0 met, 0 not met, 27 no data." in text
+    assert "Verdicts: 0 met, 0 not met, 28 no data." in text
 
 
 def test_cli_writes_the_scorecard_and_names_a_missing_folder(tmp_path, capsys):
@@ -120,7 +120,7 @@ def test_the_committed_tables_are_all_judged():
     if not all(path.exists() for path in needed):  # a file, or a folder of CSVs (generators)
         pytest.skip("the committed result CSVs and scorecard are not in this checkout")
     found = claims.checks(results)
-    assert len(found) == 27 and "no data" not in _verdicts(found)
+    assert len(found) == 28 and "no data" not in _verdicts(found)
     # The committed scorecard is not stale: its tables are what the committed CSVs give today.
     fresh = claims.markdown(found, command="", commit="", extra=claims.variant_lines(results))
     committed = (results / claims.OUT_FILE).read_text()
@@ -205,3 +205,19 @@ def test_value_reward_claims_follow_the_rows():
     assert [c.verdict for c in found] == ["met", "met", "met"]
     flipped = [r | {"final_reward": str(0.5 - 5 * float(r["auc_gain"]))} for r in rows]
     assert [c.verdict for c in claims.value_reward_checks(flipped)] == ["not met", "not met", "met"]
+
+
+def test_value_loop_targets_read_the_gain_the_harmed_sets_and_the_cost_against_swift_hydra():
+    rows = []
+    for i, d in enumerate(DATASETS[:4]):
+        for seed in (1, 2, 3):
+            rows.append(_method_row(d, seed, "swift_hydra_control", 0.8, la="0.1", fit_seconds="1"))
+            rows.append(_method_row(d, seed, "swift_hydra", 0.8, la="0.1", fit_seconds="10"))
+            value = 0.8 - (0.02 if i == 0 else 0.0)  # one set 2 points below: mean -0.5
+            rows.append(_method_row(d, seed, "swift_hydra_value", value, la="0.1", fit_seconds="25"))
+    found = claims.value_adbench_checks(rows)
+    assert _verdicts(found) == ["not met", "met"]
+    assert found[0].measured.startswith("-0.50; 1") and found[1].measured == "2.50x"
+    slow = [r | {"fit_seconds": "31"} if r["method"] == "swift_hydra_value" else r for r in rows]
+    assert _verdicts(claims.value_adbench_checks(slow))[1] == "not met"
+    assert _verdicts(claims.value_adbench_checks([])) == ["no data"] * 2
