@@ -38,10 +38,14 @@ from benchmarks.common import (  # noqa: F401  (re-exported: older imports name 
 )
 
 PREFIX = "adbench"
+GATE_COLUMNS = ("n_synthetic_kept", "synthetic_weight_used", "n_exposure_used")
+"""What a generating method's deployment fit used (empty for other methods, and in rows written before
+these columns existed): the synthetic anomalies its loop kept, the weight the deployment gate gave them
+(0: left out) and how many outlier-exposure rows joined the fit."""
 COLUMNS = (
     "dataset", "la", "n_labeled", "seed", "method", "kind", "status", "auc_roc", "auc_pr", "fit_seconds",
     "predict_seconds_per_1k", "n_train", "n_test", "n_features", "n_labeled_anomalies",
-    "test_anomaly_rate", "budget", "budget_fingerprint", "commit", "error",
+    "test_anomaly_rate", *GATE_COLUMNS, "budget", "budget_fingerprint", "commit", "error",
 )  # fmt: skip
 KEY_COLUMNS = ("dataset", "la", "n_labeled", "seed", "method")
 
@@ -85,6 +89,7 @@ def evaluate_method(
             extra = {"env_kwargs": env_kwargs} if env_kwargs else {}
             detector = method.fit(X_train, y_train, seed=seed, budget=budget, n_jobs=n_jobs, **extra)
             row["fit_seconds"] = time.perf_counter() - start
+            row |= gate_fields(detector)
             start = time.perf_counter()
             scores = np.asarray(detector.decision_function(X_test), dtype=np.float64)
             row["predict_seconds_per_1k"] = (time.perf_counter() - start) * 1000.0 / len(X_test)
@@ -97,6 +102,25 @@ def evaluate_method(
         row["status"] = "failed"
         row["error"] = f"{type(err).__name__}: {err}".replace("\n", " ")[:500]
     return row
+
+
+def gate_fields(detector) -> dict[str, int | float | None]:
+    """The `GATE_COLUMNS` of a fitted detector; ``{}`` for one no Swift Hydra loop made.
+
+    A loop's detector carries ``synthetic_anomalies_`` (the kept rows, whether or not they joined),
+    ``synthetic_weight_used_`` (their weight in the deployment fit) and ``exposure_anomalies_`` (the
+    outlier-exposure rows that joined it); see `agents.loop.swift_hydra_fit`.
+    """
+    synthetic = getattr(detector, "synthetic_anomalies_", None)
+    if synthetic is None:
+        return {}
+    weight = getattr(detector, "synthetic_weight_used_", None)
+    exposure = getattr(detector, "exposure_anomalies_", None)
+    return {
+        "n_synthetic_kept": len(synthetic),
+        "synthetic_weight_used": None if weight is None else float(weight),
+        "n_exposure_used": 0 if exposure is None else len(exposure),
+    }
 
 
 def _budget_text(budget) -> str:

@@ -7,6 +7,8 @@
 - **Cost**: mean ``fit_seconds`` of each Swift Hydra method and of ``catboost`` over the (dataset, seed)
   cells both completed at that ``la``, and their ratio. Only rows of one run are comparable, so the
   cost table says which commits wrote them.
+- **Gate**: per generating method, how often the deployment fit used the kept rows and the
+  outlier-exposure rows (`gate_table`, from the rows that record `benchmarks.adbench.GATE_COLUMNS`).
 - **Scaling plot** (``{prefix}_scaling.png``): fit seconds against ``n_train`` at la = 0.1, one point
   per dataset (seeds averaged), for swift_hydra, mome and catboost.
 
@@ -125,6 +127,58 @@ def cost_table(rows: Rows, reference: str = COST_REFERENCE) -> list[dict]:
     return out
 
 
+def gate_table(rows: Rows) -> list[dict]:
+    """Per (la, generating method): how often its deployment fit used the kept rows and the exposure rows.
+
+    Over the ``ok`` rows that record `benchmarks.adbench.GATE_COLUMNS` (rows written before them have
+    them empty, and are counted only in ``cells``).
+    """
+    grouped: dict[tuple[str, str], list[Mapping[str, str]]] = defaultdict(list)
+    for row in rows:
+        if (
+            row.get("status") == "ok"
+            and row["method"].startswith("swift_hydra")
+            and not is_control(row["method"])
+        ):
+            grouped[(row_regime(row), row["method"])].append(row)
+    out = []
+    for (regime, method), group in sorted(
+        grouped.items(), key=lambda kv: (_regime_order(kv[0][0]), kv[0][1])
+    ):
+        recorded = [r for r in group if r.get("n_synthetic_kept", "") != ""]
+        kept = np.array([float(r["n_synthetic_kept"]) for r in recorded])
+        weight = np.array([float(r["synthetic_weight_used"] or 0) for r in recorded])
+        exposure = np.array([float(r.get("n_exposure_used") or 0) for r in recorded])
+        out.append(_regime_fields(regime) | {
+            "method": method, "cells": len(group), "recorded": len(recorded),
+            "mean_kept": _mean(kept), "kept_joined": _mean((weight > 0) & (kept > 0)),
+            "exposure_joined": _mean(exposure > 0), "mean_exposure": _mean(exposure),
+        })  # fmt: skip
+    return out
+
+
+def _mean(values: np.ndarray) -> float:
+    return float(np.mean(values)) if len(values) else float("nan")
+
+
+def _gate_lines(gates: list[dict]) -> list[str]:
+    lines = [
+        "## What the deployment gate let in", "",
+        "Per generating method, over the cells that record it (rows written before the gate columns have "
+        "them empty): the mean number of synthetic anomalies the loop kept, the share of cells whose "
+        "deployment fit used them (weight > 0), and the share (and mean number) of outlier-exposure rows "
+        "that joined it.", "",
+        "| labels | method | kept rows (mean) | kept rows joined | exposure joined | exposure rows (mean) | cells recorded |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]  # fmt: skip
+    for g in gates:
+        lines.append(
+            f"| {g['regime']} | {g['method']} | {_fmt(g['mean_kept'], '.1f')} | {_fmt(g['kept_joined'], '.0%')} "
+            f"| {_fmt(g['exposure_joined'], '.0%')} | {_fmt(g['mean_exposure'], '.1f')} | {g['recorded']} of {g['cells']} |"
+        )
+    return [*lines, ""]
+
+
 def _fmt(value: float, spec: str = ".2f", scale: float = 1.0) -> str:
     return "–" if not math.isfinite(value) else format(scale * value, spec)
 
@@ -165,6 +219,9 @@ def markdown(rows: Rows, plot: Path | None = None) -> list[str]:
                 f"| {_fmt(c['ratio'])}x | {c['cells']} | {', '.join(c['commits'])} |"
             )
         lines.append("")
+    gates = [g for g in gate_table(rows) if g["recorded"]]
+    if gates:
+        lines += _gate_lines(gates)
     if plot is not None:
         lines += [f"![{plot.stem}]({plot.name})", ""]
     return lines

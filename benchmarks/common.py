@@ -66,6 +66,7 @@ INTEGER_COLUMNS = frozenset(
         "n_labeled_anomalies",
         "n_labeled",
         "n_synthetic_kept",
+        "n_exposure_used",
         "n_generated",
         "n_kept",
     }

@@ -14,9 +14,9 @@ unknown). Leave-one-type-out fold for held-out type ``h``:
 - both sides are MinMax-scaled with the training rows (ADBench's scaling).
 
 Datasets above 10000 rows are first subsampled to 10000 (seeded), as ADBench's generator does. Results
-have the ADBench CSV layout plus ``held_out_type`` and, for methods that generate anomalies (their
-detector has ``synthetic_anomalies_``), ``n_synthetic_kept``, ``synthetic_weight_used`` and
-``coverage``: the share of the test's held-out-type anomalies whose nearest kept synthetic anomaly is
+have the ADBench CSV layout (with its gate columns, `benchmarks.adbench.GATE_COLUMNS`) plus
+``held_out_type`` and, for methods that generate anomalies (their detector has
+``synthetic_anomalies_``), ``coverage``: the share of the test's held-out-type anomalies whose nearest kept synthetic anomaly is
 closer (Euclidean, scaled space) than their nearest training row labeled normal (``y_train == 0``, the
 rows the detector is told are normal). The summary groups by held-out type and opens with a table per
 held-out type plus the mean over types (see :mod:`benchmarks.unseen_report`).
@@ -37,11 +37,10 @@ from benchmarks import adbench, common, ray_backend, report
 from benchmarks import methods as method_registry
 
 PREFIX = "unseen"
-SYNTHETIC_COLUMNS = ("n_synthetic_kept", "synthetic_weight_used", "coverage")
-_AFTER = adbench.COLUMNS.index("test_anomaly_rate") + 1
+SYNTHETIC_COLUMNS = (*adbench.GATE_COLUMNS, "coverage")
+_AFTER = adbench.COLUMNS.index(adbench.GATE_COLUMNS[-1]) + 1
 COLUMNS = (
-    *adbench.COLUMNS[:3], "held_out_type", *adbench.COLUMNS[3:_AFTER], *SYNTHETIC_COLUMNS,
-    *adbench.COLUMNS[_AFTER:],
+    *adbench.COLUMNS[:3], "held_out_type", *adbench.COLUMNS[3:_AFTER], "coverage", *adbench.COLUMNS[_AFTER:],
 )  # fmt: skip
 # Issue 15's protocol: the labeled baseline, two unsupervised ones, MoME, and Swift Hydra with its control.
 DEFAULT_METHODS = ("catboost", "ecod", "iforest", "mome", "swift_hydra", "swift_hydra_control")
@@ -149,20 +148,17 @@ def coverage(
 
 
 def _synthetic_fields(detector, split: UnseenSplit) -> dict:
-    """``n_synthetic_kept``, ``synthetic_weight_used`` and ``coverage`` of a generating method's detector."""
-    synthetic = getattr(detector, "synthetic_anomalies_", None)
-    if synthetic is None:
+    """`benchmarks.adbench.gate_fields` and ``coverage`` of a generating method's detector (``{}`` otherwise)."""
+    fields = adbench.gate_fields(detector)
+    if not fields:
         return {}
-    synthetic = np.asarray(synthetic)
-    weight = getattr(detector, "synthetic_weight_used_", None)
+    synthetic = np.asarray(detector.synthetic_anomalies_)
     # Coverage counts every synthetic anomaly the method made: the loop's kept rows and, when the
     # method adds them, its outlier-exposure rows.
     exposure = np.asarray(getattr(detector, "exposure_anomalies_", synthetic[:0])).reshape(
         -1, synthetic.shape[1]
     )
-    return {
-        "n_synthetic_kept": len(synthetic),
-        "synthetic_weight_used": None if weight is None else float(weight),
+    return fields | {
         "coverage": coverage(
             np.concatenate([synthetic, exposure]), split.X_train, split.y_train, split.X_test, split.y_test
         ),

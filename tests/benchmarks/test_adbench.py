@@ -85,6 +85,33 @@ def test_tiny_run_writes_csv_summary_and_plots(tmp_path, counting):
     assert (tmp_path / "adbench_ranks.png").stat().st_size > 0
 
 
+def test_gate_columns_record_what_a_generating_method_used(tmp_path, counting, monkeypatch):
+    def fit_generating(X, y, *, seed, budget, n_jobs):
+        detector = method_registry.METHODS["counting"].fit(X, y, seed=seed, budget=budget, n_jobs=n_jobs)
+        detector.synthetic_anomalies_ = np.zeros((5, X.shape[1]), dtype=np.float32)
+        detector.synthetic_weight_used_ = 0.0  # the gate left the kept rows out...
+        detector.exposure_anomalies_ = np.zeros((3, X.shape[1]), dtype=np.float32)  # ...and let these in
+        return detector
+
+    generating = Method("generating", "ours", fit_generating, "test method")
+    monkeypatch.setitem(method_registry.METHODS, "generating", generating)
+    # A results file written before the gate columns existed: its rows are kept and rewritten in the new layout.
+    old_columns = [c for c in adbench.COLUMNS if c not in adbench.GATE_COLUMNS]
+    base = ["--datasets", "wdbc", "--la", "0.5", "--seeds", "1", "--out", str(tmp_path), "--no-progress"]
+    assert adbench.main([*base, "--methods", "counting"]) == 0
+    path = tmp_path / "adbench_results.csv"
+    old_row = {k: v for k, v in _rows(path)[0].items() if k in old_columns}
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=old_columns)
+        writer.writeheader()
+        writer.writerow(old_row)
+    assert adbench.main([*base, "--methods", "counting,generating"]) == 0
+    rows = {r["method"]: r for r in _rows(path)}
+    assert tuple(rows["counting"]) == adbench.COLUMNS and rows["counting"]["auc_roc"] == old_row["auc_roc"]
+    assert [rows["generating"][c] for c in adbench.GATE_COLUMNS] == ["5", "0", "3"]
+    assert [rows["counting"][c] for c in adbench.GATE_COLUMNS] == ["", "", ""]
+
+
 def test_interrupted_run_resumes_without_recomputing(tmp_path, counting):
     argv = [
         "--datasets",

@@ -97,3 +97,22 @@ def test_label_counts_never_pool_with_fractions():
     assert gains[("K=3", "swift_hydra")]["losses"] == 3
     assert [g["regime"] for g in adbench_report.gain_table(rows + counted)][0] == "la=0.1"
     assert "| K=3 | swift_hydra |" in "\n".join(adbench_report.markdown(rows + counted))
+
+
+def test_gate_table_counts_what_joined_over_the_rows_that_record_it():
+    rows = _rows()
+    recorded = [r for r in rows if r["method"] == "swift_hydra" and r["status"] == "ok"]
+    # Four of six cells record the gate: kept rows joined in one, exposure rows in two (3 and 5 rows).
+    gate = [("16", "1", "0"), ("16", "0", "3"), ("0", "0", "5"), ("16", "0", "0")]
+    for row, (kept, weight, exposure) in zip(recorded, gate, strict=False):
+        row |= {"n_synthetic_kept": kept, "synthetic_weight_used": weight, "n_exposure_used": exposure}
+    table = {g["method"]: g for g in adbench_report.gate_table(rows)}
+    assert set(table) == {"swift_hydra", "swift_hydra_lightgbm"}  # generating methods only, no control
+    g = table["swift_hydra"]
+    assert (g["cells"], g["recorded"]) == (6, 4)
+    assert g["mean_kept"] == pytest.approx(12.0) and g["kept_joined"] == pytest.approx(0.25)
+    assert g["exposure_joined"] == pytest.approx(0.5) and g["mean_exposure"] == pytest.approx(2.0)
+    assert table["swift_hydra_lightgbm"]["recorded"] == 0
+    text = "\n".join(adbench_report.markdown(rows))
+    assert "| la=0.1 | swift_hydra | 12.0 | 25% | 50% | 2.0 | 4 of 6 |" in text
+    assert "swift_hydra_lightgbm | –" not in text  # a method with no recorded cell gets no row

@@ -61,7 +61,12 @@ def test_synthetic_fields_only_for_detectors_that_keep_synthetic_anomalies():
     split = unseen.UnseenSplit(X_train, y_train, X_test, y_test, "global")
     generating = argparse.Namespace(synthetic_anomalies_=synthetic, synthetic_weight_used_=0.5)
     fields = unseen._synthetic_fields(generating, split)
-    assert fields == {"n_synthetic_kept": 3, "synthetic_weight_used": 0.5, "coverage": 0.5}
+    assert fields == {
+        "n_synthetic_kept": 3,
+        "synthetic_weight_used": 0.5,
+        "n_exposure_used": 0,
+        "coverage": 0.5,
+    }
     none_kept = argparse.Namespace(synthetic_anomalies_=np.zeros((0, 2)), synthetic_weight_used_=0.0)
     assert unseen._synthetic_fields(none_kept, split)["coverage"] is None
     assert unseen._synthetic_fields(argparse.Namespace(), split) == {}
@@ -72,7 +77,7 @@ def test_synthetic_fields_only_for_detectors_that_keep_synthetic_anomalies():
         exposure_anomalies_=np.array([[1.0, 0.02]]),
     )
     assert unseen._synthetic_fields(exposed, split) == {
-        "n_synthetic_kept": 3, "synthetic_weight_used": 0.5, "coverage": 0.75,
+        "n_synthetic_kept": 3, "synthetic_weight_used": 0.5, "n_exposure_used": 1, "coverage": 0.75,
     }  # fmt: skip
 
 

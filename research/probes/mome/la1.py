@@ -30,6 +30,8 @@ VARIANTS = {
     "t_vauc": TABLE | {"validation_fraction": 0.2, "selection_metric": "auc"},
     "t_qt": TABLE | {"_pre": "quantile"},
     "t_rc": TABLE | {"_pre": "robust_clip"},
+    "t_knn": TABLE | {"label_free_scores": ("knn",), "score_inputs": "skip"},
+    "t_knn_tok": TABLE | {"label_free_scores": ("knn",), "score_inputs": "tokens"},
 }
 
 WORST = ("1_ALOI", "12_fault", "39_vertebral", "46_WPBC")

@@ -69,6 +69,9 @@ VARIANTS: dict[str, dict] = {
     # Best epoch on validation AUC-ROC (a 20% stratified validation split where it holds >= 3 anomalies).
     "t_vauc": ENS4_S25 | {"validation_fraction": 0.2, "selection_metric": "auc"},
     "t_rc": ENS4_S25 | {"_pre": "robust_clip"},
+    # k-NN distance alone (ECOD's batch-1 cost broke the latency target) on the tables' MoME, as a skip term.
+    "t_knn": ENS4_S25 | {"label_free_scores": ("knn",), "score_inputs": "skip"},
+    "t_knn_tok": ENS4_S25 | {"label_free_scores": ("knn",), "score_inputs": "tokens"},
     "sk_e10_nv": {
         "epochs": 10, "label_free_scores": ("knn", "ecod"), "score_inputs": "skip", "validation_fraction": 0.0,
     },
