@@ -145,7 +145,8 @@ def gate_table(rows: Rows) -> list[dict]:
     for (regime, method), group in sorted(
         grouped.items(), key=lambda kv: (_regime_order(kv[0][0]), kv[0][1])
     ):
-        recorded = [r for r in group if r.get("n_synthetic_kept", "") != ""]
+        # Unseen-type rows recorded the kept rows before the exposure count existed: both must be there.
+        recorded = [r for r in group if r.get("n_synthetic_kept") and r.get("n_exposure_used")]
         kept = np.array([float(r["n_synthetic_kept"]) for r in recorded])
         weight = np.array([float(r["synthetic_weight_used"] or 0) for r in recorded])
         exposure = np.array([float(r.get("n_exposure_used") or 0) for r in recorded])
@@ -161,7 +162,11 @@ def _mean(values: np.ndarray) -> float:
     return float(np.mean(values)) if len(values) else float("nan")
 
 
-def _gate_lines(gates: list[dict]) -> list[str]:
+def gate_markdown(rows: Rows) -> list[str]:
+    """The gate section (`gate_table`'s methods with at least one recorded cell); empty without any."""
+    gates = [g for g in gate_table(rows) if g["recorded"]]
+    if not gates:
+        return []
     lines = [
         "## What the deployment gate let in", "",
         "Per generating method, over the cells that record it (rows written before the gate columns have "
@@ -219,9 +224,7 @@ def markdown(rows: Rows, plot: Path | None = None) -> list[str]:
                 f"| {_fmt(c['ratio'])}x | {c['cells']} | {', '.join(c['commits'])} |"
             )
         lines.append("")
-    gates = [g for g in gate_table(rows) if g["recorded"]]
-    if gates:
-        lines += _gate_lines(gates)
+    lines += gate_markdown(rows)
     if plot is not None:
         lines += [f"![{plot.stem}]({plot.name})", ""]
     return lines

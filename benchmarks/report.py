@@ -325,7 +325,7 @@ def write_report(
     plots = _plots(rows, group_column, out, prefix) if rows else []
     # Unseen-anomaly CSVs open with the per-type table, the mean over types and its plot.
     if group_column == unseen_report.GROUP:
-        extra = unseen_report.write(rows, out, prefix) if rows else []
+        extra = [*unseen_report.write(rows, out, prefix), *adbench_report.gate_markdown(rows)] if rows else []
     else:  # the ADBench CSV opens with the gain per deployment family and the cost of a cell
         extra = adbench_report.write(rows, out, prefix) if rows else []
     text = _markdown(rows, group_column, reference, command, commit, title, plots, extra)

@@ -106,6 +106,7 @@ def test_gate_table_counts_what_joined_over_the_rows_that_record_it():
     gate = [("16", "1", "0"), ("16", "0", "3"), ("0", "0", "5"), ("16", "0", "0")]
     for row, (kept, weight, exposure) in zip(recorded, gate, strict=False):
         row |= {"n_synthetic_kept": kept, "synthetic_weight_used": weight, "n_exposure_used": exposure}
+    recorded[4] |= {"n_synthetic_kept": "16", "synthetic_weight_used": "1"}  # an older row: no exposure count
     table = {g["method"]: g for g in adbench_report.gate_table(rows)}
     assert set(table) == {"swift_hydra", "swift_hydra_lightgbm"}  # generating methods only, no control
     g = table["swift_hydra"]
