@@ -19,7 +19,9 @@ inside the evidence's noise, and such sets cost the deployed detector up to 6 po
 (Waveform's kept rows, InternetAds' exposure rows; the rule was fixed before the tables it runs on were
 read, the one-standard-error rule of Breiman et al.'s CART pruning). The candidate sets are the loop's kept rows and,
 with ``LoopOptions.exposure_weight`` > 0, the outlier-exposure rows (perturbed from each fold's own
-normal rows, so a held-out normal never seeds a synthetic anomaly); each is judged on its own. A kept
+normal rows, so a held-out normal never seeds a synthetic anomaly); each is judged on its own, and when both pass they are judged together too, since the deployment
+fit would take both at once (if together they do not pay, the set with the stronger evidence joins
+alone). A kept
 row joins a fold's fit only if its nearest labeled anomaly is not held out there: the loop made its
 rows from every labeled anomaly, and a near-copy of a held-out anomaly would score that anomaly's own
 ease as value (oversampling before cross-validation; on a constructed case copies of the labeled
@@ -93,6 +95,7 @@ def value_gains(
     candidates: dict[str, tuple[np.ndarray | None, float]],
     *,
     seed: int,
+    joint: tuple[str, str] | None = None,
 ) -> dict[str, float] | None:
     """Pooled out-of-fold AUC-ROC of the gate's proxy without and with each candidate set, on both cuts.
 
@@ -107,6 +110,8 @@ def value_gains(
             loop made its rows from every labeled anomaly, and a near-copy of a held-out anomaly
             would score as value (oversampling before cross-validation, the classic leak).
         seed: Seed of the folds, the chunks of normal rows, the perturbations and the proxies.
+        joint: Two candidate names: also fit with both sets at once (name ``"both"``), stacked and
+            weighted as the deployment fit stacks them.
 
     Returns:
         ``{cut}_auc_without``, ``{cut}_auc_with_{name}`` and ``{cut}_gain_se_{name}`` (the gain's
@@ -134,13 +139,17 @@ def value_gains(
     for cut in VALUE_GATE_CUTS:
         fold = _anomaly_folds(X[anomalies], cut, k, seed)
         scores: dict[str, list[np.ndarray]] = {"without": [], **{name: [] for name in candidates}}
+        scores |= {"both": []} if joint else {}
         labels = []
         for g in range(k):
             held_out = np.r_[anomalies[fold == g], normals[chunk == g]]
             fit = np.setdiff1d(np.arange(len(y)), held_out)
             variants = _fold_variants(X[fit], y[fit], candidates, derived_from, fold != g, seed + g)
-            for name, (extra, weight) in variants.items():
-                proxy = _fit_proxy(catboost, columns, W[fit], y[fit], extra, weight, seed)
+            if joint:  # the two sets at once, in the deployment fit's order
+                (first, n_first), (second, n_second) = (variants[name] for name in joint)
+                variants["both"] = (np.vstack([first, second]), n_first + n_second)
+            for name, (extra, parts) in variants.items():
+                proxy = _fit_proxy(catboost, columns, W[fit], y[fit], extra, parts, seed)
                 scores[name].append(proxy.predict_proba(W[held_out])[:, 1])
             labels.append(y[held_out])
         evidence |= _cut_evidence(cut, np.concatenate(labels), scores, seed)
@@ -154,29 +163,39 @@ def _fold_variants(
     derived_from: dict[str, np.ndarray],
     anomaly_in_fit: np.ndarray,
     seed: int,
-) -> dict[str, tuple[np.ndarray, float]]:
-    """One fold's extra rows per candidate set (``"without"``: none), each with the set's weight.
+) -> dict[str, tuple[np.ndarray, tuple[tuple[int, float], ...]]]:
+    """One fold's extra rows per candidate set (``"without"``: none), with the set's ``((rows, weight),)``.
 
     Args:
         anomaly_in_fit: Per labeled anomaly, whether this fold fits on it.
     """
     from agents.perturb import perturbed_normals
 
-    variants = {"without": (X_fit[:0], 0.0)}
+    variants: dict[str, tuple[np.ndarray, tuple[tuple[int, float], ...]]] = {"without": (X_fit[:0], ())}
     for name, (rows, weight) in candidates.items():
         if rows is None:
             extra = perturbed_normals(X_fit, y_fit, seed=seed)
         else:  # a row made from a held-out anomaly would leak it into the fit (its twin)
             extra = np.asarray(rows, dtype=np.float64).reshape(-1, X_fit.shape[1])
             extra = extra[anomaly_in_fit[derived_from[name]]]
-        variants[name] = (np.asarray(extra, dtype=np.float64), weight)
+        variants[name] = (np.asarray(extra, dtype=np.float64), ((len(extra), weight),))
     return variants
 
 
 def _fit_proxy(
-    catboost, columns, W_fit: np.ndarray, y_fit: np.ndarray, extra: np.ndarray, weight: float, seed: int
+    catboost,
+    columns,
+    W_fit: np.ndarray,
+    y_fit: np.ndarray,
+    extra: np.ndarray,
+    parts: tuple[tuple[int, float], ...],
+    seed: int,
 ):
-    """The gate's CatBoost proxy on one fold's widened rows, plus ``extra`` as weighted anomalies."""
+    """The gate's CatBoost proxy on one fold's widened rows, plus ``extra`` as weighted anomalies.
+
+    ``parts``: ``(rows, weight)`` of each set stacked in ``extra``, in order (at most two, as the deployment
+    fit's kept rows then exposure rows; :func:`agents.deploy.synthetic_weights`).
+    """
     from agents.deploy import synthetic_weights
 
     proxy = catboost.CatBoostClassifier(
@@ -187,7 +206,7 @@ def _fit_proxy(
     return proxy.fit(
         np.vstack([W_fit, columns.widen(extra)]),
         np.r_[y_fit, np.ones(len(extra), dtype=np.int64)],
-        sample_weight=synthetic_weights(y_fit, len(extra), weight),
+        sample_weight=synthetic_weights(y_fit, *(value for part in parts for value in part)),
     )
 
 
@@ -249,6 +268,44 @@ def _pays(gains: list[float], standard_errors: list[float]) -> bool:
     return bool(any(shown) and min(gains) >= 0.0)
 
 
+def _gains(aucs: dict[str, float], name: str) -> tuple[list[float], list[float]]:
+    """Candidate ``name``'s gain on each cut, and each gain's standard error."""
+    gains = [aucs[f"{cut}_auc_with_{name}"] - aucs[f"{cut}_auc_without"] for cut in VALUE_GATE_CUTS]
+    return gains, [aucs[f"{cut}_gain_se_{name}"] for cut in VALUE_GATE_CUTS]
+
+
+def _best_z(gains: list[float], errors: list[float]) -> float:
+    """The best cut's gain in standard errors (a gain with no spread: +-inf by its sign)."""
+    return max(
+        g / se if se > 0 else (np.inf if g > 0 else -np.inf) for g, se in zip(gains, errors, strict=True)
+    )
+
+
+def _judge_together(
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    candidates: dict[str, tuple[np.ndarray | None, float]],
+    weights: dict[str, float],
+    seed: int,
+) -> tuple[dict[str, float], dict[str, Any]]:
+    """Kept and exposure rows that each pay alone join together only if together they pay too.
+
+    Each set was judged alone, but the deployment fit would take both at once: the rule asks of that fit
+    what it asks of each set. If together they do not pay, the set with the stronger evidence alone (its
+    best cut's gain in standard errors) joins by itself. Returns the weights and the joint evidence.
+    """
+    aucs = value_gains(X_train, y_train, candidates, seed=seed, joint=("kept", "exposure"))
+    evidence: dict[str, Any] = {}
+    for cut in VALUE_GATE_CUTS:
+        evidence[f"{cut}_auc_with_both"] = aucs[f"{cut}_auc_with_both"]
+        evidence[f"{cut}_gain_se_both"] = aucs[f"{cut}_gain_se_both"]
+    if _pays(*_gains(aucs, "both")):
+        return weights, evidence | {"joint_rule": "both"}
+    stronger = max(("kept", "exposure"), key=lambda name: _best_z(*_gains(aucs, name)))
+    kept = {name: (weight if name == stronger else 0.0) for name, weight in weights.items()}
+    return kept, evidence | {"joint_rule": stronger}
+
+
 def choose_weights_by_value(
     X_train: np.ndarray,
     y_train: np.ndarray,
@@ -273,6 +330,8 @@ def choose_weights_by_value(
         ``value_auc_without``, ``value_auc_with`` and ``value_gain_se`` (kept rows: the gain's
         bootstrap standard error), the same for ``value_unseen``, and ``*_auc_with_exposure`` and
         ``*_gain_se_exposure`` when the exposure rows were judged; None where the gate did not run.
+        When both sets pay alone they are judged together too (``*_auc_with_both``, ``*_gain_se_both``,
+        ``joint_rule``: ``"both"``, or the one set that joins alone; see :func:`_judge_together`).
     """
     kept = np.asarray(kept, dtype=np.float64).reshape(-1, np.shape(X_train)[1])
     candidates: dict[str, tuple[np.ndarray | None, float]] = {}
@@ -283,16 +342,21 @@ def choose_weights_by_value(
     keys = [f"{cut}_{v}" for cut in VALUE_GATE_CUTS for v in ("auc_without", "auc_with", "gain_se")]
     if "exposure" in candidates:
         keys += [f"{cut}_{v}_exposure" for cut in VALUE_GATE_CUTS for v in ("auc_with", "gain_se")]
+    if len(candidates) == 2:  # filled only when both sets pay alone (`_judge_together`)
+        keys += [f"{cut}_{v}_both" for cut in VALUE_GATE_CUTS for v in ("auc_with", "gain_se")] + [
+            "joint_rule"
+        ]
     evidence: dict[str, Any] = dict.fromkeys(keys)
     too_few = int(np.sum(np.asarray(y_train) == 1)) < MIN_VALUE_GATE_ANOMALIES
     aucs = None if too_few or not candidates else value_gains(X_train, y_train, candidates, seed=seed)
     if aucs is None:
         return 0.0, 0.0, evidence
-    weights = {}
-    for name, (_, weight) in candidates.items():
-        gains = [aucs[f"{cut}_auc_with_{name}"] - aucs[f"{cut}_auc_without"] for cut in VALUE_GATE_CUTS]
-        errors = [aucs[f"{cut}_gain_se_{name}"] for cut in VALUE_GATE_CUTS]
-        weights[name] = weight if _pays(gains, errors) else 0.0
+    weights = {
+        name: weight if _pays(*_gains(aucs, name)) else 0.0 for name, (_, weight) in candidates.items()
+    }
+    if weights.get("kept") and weights.get("exposure"):
+        weights, joint = _judge_together(X_train, y_train, candidates, weights, seed)
+        evidence |= joint
     for cut in VALUE_GATE_CUTS:
         evidence[f"{cut}_auc_without"] = aucs[f"{cut}_auc_without"]
         evidence[f"{cut}_auc_with"] = aucs.get(f"{cut}_auc_with_kept")

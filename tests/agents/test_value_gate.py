@@ -220,3 +220,64 @@ def test_a_gain_inside_its_standard_error_is_refused(monkeypatch, shifted):
     assert weight == 1.0 and record["value_gain_se"] == gain / VALUE_GATE_Z / 2
     monkeypatch.setattr(value_gate, "value_gains", evidence(2 * gain / VALUE_GATE_Z))  # noise hides it
     assert choose_weights_by_value(X, y, rows, synthetic_weight=1.0, seed=0)[0] == 0.0
+
+
+@pytest.mark.parametrize(
+    ("both_gain", "expected"),
+    [(0.05, (0.7, 0.4, "both")), (-0.02, (0.0, 0.4, "exposure"))],
+)
+def test_sets_that_pay_alone_join_together_only_if_together_they_pay(monkeypatch, both_gain, expected):
+    """Kept rows and exposure rows each pass alone; the deployment would take both, so both are judged."""
+    from agents import value_gate
+
+    def fake_gains(X, y, candidates, *, seed, joint=None):
+        aucs = {}
+        for cut in value_gate.VALUE_GATE_CUTS:
+            # Alone: kept +0.03 (z = 1.5), exposure +0.05 (z = 5): both pay; exposure is the stronger.
+            aucs |= {f"{cut}_auc_without": 0.80, f"{cut}_auc_with_kept": 0.83, f"{cut}_gain_se_kept": 0.02}
+            aucs |= {f"{cut}_auc_with_exposure": 0.85, f"{cut}_gain_se_exposure": 0.01}
+            if joint:
+                aucs |= {f"{cut}_auc_with_both": 0.80 + both_gain, f"{cut}_gain_se_both": 0.01}
+        return aucs
+
+    monkeypatch.setattr(value_gate, "value_gains", fake_gains)
+    X, y = np.zeros((20, 2)), np.r_[np.zeros(16), np.ones(4)]
+    weight, exposure_weight, evidence = value_gate.choose_weights_by_value(
+        X, y, np.ones((3, 2)), synthetic_weight=0.7, exposure_weight=0.4, seed=0
+    )
+    assert (weight, exposure_weight, evidence["joint_rule"]) == expected
+    assert evidence["value_auc_with_both"] == pytest.approx(0.80 + both_gain)
+
+
+def test_a_set_that_pays_alone_is_not_judged_with_one_that_does_not(monkeypatch):
+    from agents import value_gate
+
+    calls = []
+
+    def fake_gains(X, y, candidates, *, seed, joint=None):
+        calls.append(joint)
+        aucs = {}
+        for cut in value_gate.VALUE_GATE_CUTS:
+            aucs |= {f"{cut}_auc_without": 0.80, f"{cut}_auc_with_kept": 0.79, f"{cut}_gain_se_kept": 0.02}
+            aucs |= {f"{cut}_auc_with_exposure": 0.85, f"{cut}_gain_se_exposure": 0.01}
+        return aucs
+
+    monkeypatch.setattr(value_gate, "value_gains", fake_gains)
+    X, y = np.zeros((20, 2)), np.r_[np.zeros(16), np.ones(4)]
+    weight, exposure_weight, evidence = value_gate.choose_weights_by_value(
+        X, y, np.ones((3, 2)), synthetic_weight=0.7, exposure_weight=0.4, seed=0
+    )
+    assert (weight, exposure_weight) == (0.0, 0.4) and calls == [None]
+    assert evidence["joint_rule"] is None and evidence["value_auc_with_both"] is None
+
+
+def test_joint_fit_stacks_both_sets_as_the_deployment_does(shifted):
+    pytest.importorskip("catboost")
+    X, y, near, _ = shifted
+    candidates = {"kept": (near, 0.7), "exposure": (None, 0.4)}
+    alone = value_gains(X, y, candidates, seed=0)
+    together = value_gains(X, y, candidates, seed=0, joint=("kept", "exposure"))
+    for cut in ("value", "value_unseen"):
+        # The joint fit adds a variant; the others are the same fits, so their evidence is unchanged.
+        assert {k: v for k, v in together.items() if not k.endswith("_both")} == alone
+        assert 0.5 < together[f"{cut}_auc_with_both"] <= 1.0 and together[f"{cut}_gain_se_both"] >= 0
