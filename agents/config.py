@@ -245,7 +245,8 @@ class LoopOptions:
             ``value`` reward terms estimate per step), instead of a validation carve; a set must gain
             by the margin and one bootstrap standard error on a cut and lose on neither
             (:func:`agents.value_gate.choose_weights_by_value`). It also judges the exposure rows
-            (in place of ``exposure_gate``); each set joins only if it pays.
+            (in place of ``exposure_gate``); each set joins only if it pays, and both only if they
+            pay together too.
         exposure_weight: Outlier exposure: rows perturbed off the normal rows
             (:func:`agents.exposure.perturbed_normals`) join the deployment fit as anomalies, together
             weighing this many times the labeled anomalies; 0 (default) = none. Helps on anomaly kinds

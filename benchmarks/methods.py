@@ -210,7 +210,7 @@ for _method in (
         _swift_hydra(LoopOptions.deploy, False, EXPOSURE_METHOD_WEIGHT, value=True),
         "Swift Hydra's value loop: the env's reward is the value terms (value + value_unseen), the round "
         "keeps the rows they rank highest, and the value gate decides whether they and the outlier-exposure "
-        "rows join, each on its own; its control is swift_hydra_control",
+        "rows join, each on its own and then together; its control is swift_hydra_control",
         ("agents.loop", "agents.value_gate", "hydra_env.value"),
     ),
     Method(
