@@ -138,16 +138,14 @@ def value_gains(
     evidence: dict[str, float] = {}
     for cut in VALUE_GATE_CUTS:
         fold = _anomaly_folds(X[anomalies], cut, k, seed)
-        scores: dict[str, list[np.ndarray]] = {"without": [], **{name: [] for name in candidates}}
-        scores |= {"both": []} if joint else {}
+        scores: dict[str, list[np.ndarray]] = {
+            name: [] for name in ("without", *candidates, *(["both"] if joint else []))
+        }
         labels = []
         for g in range(k):
             held_out = np.r_[anomalies[fold == g], normals[chunk == g]]
             fit = np.setdiff1d(np.arange(len(y)), held_out)
-            variants = _fold_variants(X[fit], y[fit], candidates, derived_from, fold != g, seed + g)
-            if joint:  # the two sets at once, in the deployment fit's order
-                (first, n_first), (second, n_second) = (variants[name] for name in joint)
-                variants["both"] = (np.vstack([first, second]), n_first + n_second)
+            variants = _fold_variants(X[fit], y[fit], candidates, derived_from, fold != g, seed + g, joint)
             for name, (extra, parts) in variants.items():
                 proxy = _fit_proxy(catboost, columns, W[fit], y[fit], extra, parts, seed)
                 scores[name].append(proxy.predict_proba(W[held_out])[:, 1])
@@ -163,11 +161,13 @@ def _fold_variants(
     derived_from: dict[str, np.ndarray],
     anomaly_in_fit: np.ndarray,
     seed: int,
+    joint: tuple[str, str] | None = None,
 ) -> dict[str, tuple[np.ndarray, tuple[tuple[int, float], ...]]]:
     """One fold's extra rows per candidate set (``"without"``: none), with the set's ``((rows, weight),)``.
 
     Args:
         anomaly_in_fit: Per labeled anomaly, whether this fold fits on it.
+        joint: Two candidate names: variant ``"both"`` stacks their rows, in the deployment fit's order.
     """
     from agents.perturb import perturbed_normals
 
@@ -179,6 +179,9 @@ def _fold_variants(
             extra = np.asarray(rows, dtype=np.float64).reshape(-1, X_fit.shape[1])
             extra = extra[anomaly_in_fit[derived_from[name]]]
         variants[name] = (np.asarray(extra, dtype=np.float64), ((len(extra), weight),))
+    if joint:
+        (first, first_parts), (second, second_parts) = (variants[name] for name in joint)
+        variants["both"] = (np.vstack([first, second]), first_parts + second_parts)
     return variants
 
 
