@@ -215,3 +215,13 @@ def test_unseen_runner_writes_held_out_column(tmp_path, counting, capsys):
     with pytest.raises(SystemExit) as exc:
         unseen.main([*argv[:-1], "weird", "--out", str(tmp_path)])
     assert exc.value.code == 2 and "unknown anomaly type" in capsys.readouterr().err
+
+
+def test_exposure_method_records_the_exposure_rows_its_fit_used(tmp_path):
+    """`swift_hydra_exposure` adds its outlier-exposure rows without a gate: the row counts them."""
+    argv = ["--datasets", "wine", "--la", "0.5", "--seeds", "1", "--budget", "tiny"]
+    argv += ["--methods", "swift_hydra_exposure", "--out", str(tmp_path), "--no-progress"]
+    assert adbench.main(argv) == 0
+    (row,) = _rows(tmp_path / "adbench_results.csv")
+    assert row["status"] == "ok", row["error"]
+    assert int(row["n_exposure_used"]) > 0 and int(row["n_synthetic_kept"]) >= 0

@@ -128,6 +128,9 @@ def test_tiny_swift_hydra_run_fills_coverage_and_the_type_summary(tmp_path, monk
     assert rows["swift_hydra"]["status"] == "ok", rows["swift_hydra"]["error"]
     kept = int(rows["swift_hydra"]["n_synthetic_kept"])
     assert float(rows["swift_hydra"]["synthetic_weight_used"]) >= 0.0
+    # The default loop adds no outlier-exposure rows; the count says so from the fitted detector.
+    assert rows["swift_hydra"]["n_exposure_used"] == "0" == str(len(seen[-1].exposure_anomalies_))
+    assert rows["ecod"]["n_exposure_used"] == ""
     if kept:
         assert 0.0 <= float(rows["swift_hydra"]["coverage"]) <= 1.0
     else:
