@@ -32,6 +32,10 @@ VARIANTS = {
     "t_rc": TABLE | {"_pre": "robust_clip"},
     "t_knn": TABLE | {"label_free_scores": ("knn",), "score_inputs": "skip"},
     "t_knn_tok": TABLE | {"label_free_scores": ("knn",), "score_inputs": "tokens"},
+    "t_lr1e2": TABLE | {"lr": 1e-2},
+    "t_lr2e3": TABLE | {"lr": 2e-3},
+    "t_tok32": TABLE | {"max_tokens": 32},
+    "t_distill": TABLE | {"_teacher": "catboost"},
 }
 
 WORST = ("1_ALOI", "12_fault", "39_vertebral", "46_WPBC")

@@ -72,6 +72,12 @@ VARIANTS: dict[str, dict] = {
     # k-NN distance alone (ECOD's batch-1 cost broke the latency target) on the tables' MoME, as a skip term.
     "t_knn": ENS4_S25 | {"label_free_scores": ("knn",), "score_inputs": "skip"},
     "t_knn_tok": ENS4_S25 | {"label_free_scores": ("knn",), "score_inputs": "tokens"},
+    # Optimiser and token layout (session of 2026-12-06, late): one change each on the tables' MoME.
+    "t_lr1e2": ENS4_S25 | {"lr": 1e-2},
+    "t_lr2e3": ENS4_S25 | {"lr": 2e-3},
+    "t_tok32": ENS4_S25 | {"max_tokens": 32},
+    # Distillation from the runner's CatBoost (in-sample logits as soft targets; the teacher's fit counts).
+    "t_distill": ENS4_S25 | {"_teacher": "catboost"},
     "sk_e10_nv": {
         "epochs": 10, "label_free_scores": ("knn", "ecod"), "score_inputs": "skip", "validation_fraction": 0.0,
     },
@@ -121,7 +127,20 @@ def fit_variant(name: str, X, y, seed: int):
     from detectors import MambaMoEDetector
 
     kwargs = {k: v for k, v in VARIANTS[name].items() if not k.startswith("_")}
+    if VARIANTS[name].get("_teacher"):
+        kwargs["teacher"] = _LogitTeacher(fit_variant(VARIANTS[name]["_teacher"], X, y, seed))
     return MambaMoEDetector(random_state=seed, device="cpu", **kwargs).fit(X, y)
+
+
+class _LogitTeacher:
+    """A fitted detector's P(anomaly) as logits (``MambaMoEDetector(teacher=...)`` reads ``sigmoid`` of them)."""
+
+    def __init__(self, detector) -> None:
+        self.detector = detector
+
+    def decision_function(self, X):
+        p = np.clip(self.detector.predict_proba(X)[:, 1], 1e-6, 1 - 1e-6)
+        return np.log(p / (1 - p))
 
 
 def run(name: str) -> None:
