@@ -281,3 +281,27 @@ def test_joint_fit_stacks_both_sets_as_the_deployment_does(shifted):
         # The joint fit adds a variant; the others are the same fits, so their evidence is unchanged.
         assert {k: v for k, v in together.items() if not k.endswith("_both")} == alone
         assert 0.5 < together[f"{cut}_auc_with_both"] <= 1.0 and together[f"{cut}_gain_se_both"] >= 0
+
+
+def test_exposure_rows_join_on_weaker_evidence_than_kept_rows(monkeypatch):
+    """Between VALUE_GATE_Z_EXPOSURE and VALUE_GATE_Z standard errors only the exposure rows pass."""
+    from agents import value_gate
+
+    assert value_gate.VALUE_GATE_Z_EXPOSURE < value_gate.VALUE_GATE_Z
+    z = (value_gate.VALUE_GATE_Z + value_gate.VALUE_GATE_Z_EXPOSURE) / 2
+    gain = 2 * VALUE_GATE_MARGIN
+
+    def fake_gains(X, y, candidates, *, seed, joint=None):
+        aucs = {}
+        for cut in value_gate.VALUE_GATE_CUTS:
+            aucs[f"{cut}_auc_without"] = 0.80
+            for name in candidates:  # the same evidence for both sets: gain at z standard errors
+                aucs |= {f"{cut}_auc_with_{name}": 0.80 + gain, f"{cut}_gain_se_{name}": gain / z}
+        return aucs
+
+    monkeypatch.setattr(value_gate, "value_gains", fake_gains)
+    X, y = np.zeros((20, 2)), np.r_[np.zeros(16), np.ones(4)]
+    weight, exposure_weight, _ = value_gate.choose_weights_by_value(
+        X, y, np.ones((3, 2)), synthetic_weight=0.7, exposure_weight=0.4, seed=0
+    )
+    assert (weight, exposure_weight) == (0.0, 0.4)
