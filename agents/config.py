@@ -243,7 +243,8 @@ class LoopOptions:
         value_gate: With ``synthetic_gate``, the evidence is a CatBoost proxy's cross-fitted held-out
             AUC on every labeled anomaly, on random folds and on k-means groups (the two cuts the
             ``value`` reward terms estimate per step), instead of a validation carve; a set must gain
-            by the margin and one bootstrap standard error on a cut and lose on neither
+            by the margin and one bootstrap standard error on a cut (the exposure rows half of one)
+            and lose on neither
             (:func:`agents.value_gate.choose_weights_by_value`). It also judges the exposure rows
             (in place of ``exposure_gate``); each set joins only if it pays, and both only if they
             pay together too.
