@@ -37,11 +37,13 @@ that learns from it. Every labeled anomaly is held out once, so the gate uses al
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 __all__ = [
+    "GateFits",
     "MIN_VALUE_GATE_ANOMALIES",
     "VALUE_GATE_CUTS",
     "VALUE_GATE_FOLDS",
@@ -76,6 +78,21 @@ VALUE_GATE_CUTS = ("value", "value_unseen")
 """The cuts of the labeled anomalies, named as the reward terms that estimate them per step."""
 
 
+@dataclass
+class GateFits:
+    """One training split's gate fits, kept between :func:`value_gains` calls on the same split.
+
+    Attributes:
+        columns: The proxy's unsupervised score columns (fitted on the split's rows), or None.
+        widened: The split's rows with those columns.
+        scores: Held-out scores of each fitted variant, by ``(cut, fold, variant name)``.
+    """
+
+    columns: Any = None
+    widened: np.ndarray | None = None
+    scores: dict[tuple[str, int, str], np.ndarray] = field(default_factory=dict)
+
+
 def _anomaly_folds(X_anomalies: np.ndarray, cut: str, k: int, seed: int) -> np.ndarray:
     """Fold of each labeled anomaly: random and equal-sized (``value``) or its k-means group."""
     if cut == "value":
@@ -103,6 +120,7 @@ def value_gains(
     *,
     seed: int,
     joint: tuple[str, str] | None = None,
+    fits: GateFits | None = None,
 ) -> dict[str, float] | None:
     """Pooled out-of-fold AUC-ROC of the gate's proxy without and with each candidate set, on both cuts.
 
@@ -119,6 +137,9 @@ def value_gains(
         seed: Seed of the folds, the chunks of normal rows, the perturbations and the proxies.
         joint: Two candidate names: also fit with both sets at once (name ``"both"``), stacked and
             weighted as the deployment fit stacks them.
+        fits: Filled with this call's score columns and held-out scores, and read where they are
+            already there: a second call with the same rows, candidates and seed (say, with ``joint``)
+            then fits only its new variants. Every fit is seeded, so its scores are the same either way.
 
     Returns:
         ``{cut}_auc_without``, ``{cut}_auc_with_{name}`` and ``{cut}_gain_se_{name}`` (the gain's
@@ -134,8 +155,11 @@ def value_gains(
         return None
     X, y, anomalies, normals, chunk = layout
     k = int(chunk.max()) + 1
-    columns = BoostedDetector(booster="catboost", random_state=seed).fit_scorers(X)
-    W = columns.widen(X)
+    fits = GateFits() if fits is None else fits
+    if fits.columns is None:
+        fits.columns = BoostedDetector(booster="catboost", random_state=seed).fit_scorers(X)
+        fits.widened = fits.columns.widen(X)
+    columns, W = fits.columns, fits.widened
     catboost = _import_optional("catboost", "the value gate")
     derived_from = {  # each fixed row's nearest labeled anomaly: the one it was most likely made from
         name: _nearest(np.asarray(rows, dtype=np.float64).reshape(-1, X.shape[1]), X[anomalies])
@@ -154,8 +178,10 @@ def value_gains(
             fit = np.setdiff1d(np.arange(len(y)), held_out)
             variants = _fold_variants(X[fit], y[fit], candidates, derived_from, fold != g, seed + g, joint)
             for name, (extra, parts) in variants.items():
-                proxy = _fit_proxy(catboost, columns, W[fit], y[fit], extra, parts, seed)
-                scores[name].append(proxy.predict_proba(W[held_out])[:, 1])
+                if (cut, g, name) not in fits.scores:
+                    proxy = _fit_proxy(catboost, columns, W[fit], y[fit], extra, parts, seed)
+                    fits.scores[cut, g, name] = proxy.predict_proba(W[held_out])[:, 1]
+                scores[name].append(fits.scores[cut, g, name])
             labels.append(y[held_out])
         evidence |= _cut_evidence(cut, np.concatenate(labels), scores, seed)
     return evidence
@@ -302,14 +328,16 @@ def _judge_together(
     candidates: dict[str, tuple[np.ndarray | None, float]],
     weights: dict[str, float],
     seed: int,
+    fits: GateFits,
 ) -> tuple[dict[str, float], dict[str, Any]]:
     """Kept and exposure rows that each pay alone join together only if together they pay too.
 
     Each set was judged alone, but the deployment fit would take both at once: the rule asks of that fit
     what it asks of each set. If together they do not pay, the set with the stronger evidence alone (its
     best cut's gain in standard errors) joins by itself. Returns the weights and the joint evidence.
+    ``fits`` holds the sets' fits alone, so only the joint fits run here.
     """
-    aucs = value_gains(X_train, y_train, candidates, seed=seed, joint=("kept", "exposure"))
+    aucs = value_gains(X_train, y_train, candidates, seed=seed, joint=("kept", "exposure"), fits=fits)
     evidence: dict[str, Any] = {}
     for cut in VALUE_GATE_CUTS:
         evidence[f"{cut}_auc_with_both"] = aucs[f"{cut}_auc_with_both"]
@@ -363,7 +391,10 @@ def choose_weights_by_value(
         ]
     evidence: dict[str, Any] = dict.fromkeys(keys)
     too_few = int(np.sum(np.asarray(y_train) == 1)) < MIN_VALUE_GATE_ANOMALIES
-    aucs = None if too_few or not candidates else value_gains(X_train, y_train, candidates, seed=seed)
+    fits = GateFits()
+    aucs = (
+        None if too_few or not candidates else value_gains(X_train, y_train, candidates, seed=seed, fits=fits)
+    )
     if aucs is None:
         return 0.0, 0.0, evidence
     weights = {
@@ -371,7 +402,7 @@ def choose_weights_by_value(
         for name, (_, weight) in candidates.items()
     }
     if weights.get("kept") and weights.get("exposure"):
-        weights, joint = _judge_together(X_train, y_train, candidates, weights, seed)
+        weights, joint = _judge_together(X_train, y_train, candidates, weights, seed, fits)
         evidence |= joint
     for cut in VALUE_GATE_CUTS:
         evidence[f"{cut}_auc_without"] = aucs[f"{cut}_auc_without"]

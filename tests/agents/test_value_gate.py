@@ -203,7 +203,7 @@ def test_a_gain_inside_its_standard_error_is_refused(monkeypatch, shifted):
     gain = 2 * VALUE_GATE_MARGIN
 
     def evidence(se: float):
-        def fake(X, y, candidates, *, seed):
+        def fake(X, y, candidates, *, seed, fits=None):
             out = {}
             for cut in ("value", "value_unseen"):
                 out |= {
@@ -230,7 +230,7 @@ def test_sets_that_pay_alone_join_together_only_if_together_they_pay(monkeypatch
     """Kept rows and exposure rows each pass alone; the deployment would take both, so both are judged."""
     from agents import value_gate
 
-    def fake_gains(X, y, candidates, *, seed, joint=None):
+    def fake_gains(X, y, candidates, *, seed, joint=None, fits=None):
         aucs = {}
         for cut in value_gate.VALUE_GATE_CUTS:
             # Alone: kept +0.03 (z = 1.5), exposure +0.05 (z = 5): both pay; exposure is the stronger.
@@ -254,7 +254,7 @@ def test_a_set_that_pays_alone_is_not_judged_with_one_that_does_not(monkeypatch)
 
     calls = []
 
-    def fake_gains(X, y, candidates, *, seed, joint=None):
+    def fake_gains(X, y, candidates, *, seed, joint=None, fits=None):
         calls.append(joint)
         aucs = {}
         for cut in value_gate.VALUE_GATE_CUTS:
@@ -283,6 +283,26 @@ def test_joint_fit_stacks_both_sets_as_the_deployment_does(shifted):
         assert 0.5 < together[f"{cut}_auc_with_both"] <= 1.0 and together[f"{cut}_gain_se_both"] >= 0
 
 
+def test_a_joint_call_reuses_the_fits_of_the_sets_alone(shifted, monkeypatch):
+    """With the first call's `GateFits`, the joint call fits only the joint variant, to the same evidence."""
+    pytest.importorskip("catboost")
+    from agents import value_gate
+
+    X, y, near, _ = shifted
+    candidates = {"kept": (near, 0.7), "exposure": (None, 0.4)}
+    fresh = value_gains(X, y, candidates, seed=0, joint=("kept", "exposure"))
+    fitted = []
+    fit_proxy = value_gate._fit_proxy
+    monkeypatch.setattr(value_gate, "_fit_proxy", lambda *a: fitted.append(a[-2]) or fit_proxy(*a))
+    fits = value_gate.GateFits()
+    value_gains(X, y, candidates, seed=0, fits=fits)
+    n_alone = len(fitted)
+    reused = value_gains(X, y, candidates, seed=0, joint=("kept", "exposure"), fits=fits)
+    assert reused == fresh
+    assert len(fitted) - n_alone == n_alone // 3  # one joint fit per fold and cut, nothing refitted
+    assert all(len(parts) == 2 for parts in fitted[n_alone:])  # each stacks the kept and exposure rows
+
+
 def test_exposure_rows_join_on_weaker_evidence_than_kept_rows(monkeypatch):
     """Between VALUE_GATE_Z_EXPOSURE and VALUE_GATE_Z standard errors only the exposure rows pass."""
     from agents import value_gate
@@ -291,7 +311,7 @@ def test_exposure_rows_join_on_weaker_evidence_than_kept_rows(monkeypatch):
     z = (value_gate.VALUE_GATE_Z + value_gate.VALUE_GATE_Z_EXPOSURE) / 2
     gain = 2 * VALUE_GATE_MARGIN
 
-    def fake_gains(X, y, candidates, *, seed, joint=None):
+    def fake_gains(X, y, candidates, *, seed, joint=None, fits=None):
         aucs = {}
         for cut in value_gate.VALUE_GATE_CUTS:
             aucs[f"{cut}_auc_without"] = 0.80
