@@ -326,6 +326,23 @@ class ResultStore:
             self.rows = merged
             atomic_write(self.path, self._write)
 
+    def merge(self, rows: Iterable[dict]) -> None:
+        """Record many finished cells at once (a rerun's rows, ``benchmarks.merge``), under the lock.
+
+        Each row replaces the row of its cell where it stands, or is appended; one atomic rewrite.
+        """
+        cleaned = [{c: format_value(row.get(c)) for c in self.columns} for row in rows]
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            merged = self._read(report=False)
+            merged.update({k: self.rows[k] for k in self._added if k in self.rows})
+            for row in cleaned:
+                key = tuple(row[c] for c in self.key_columns)
+                merged[key] = row
+                self._added.add(key)
+            self.rows = merged
+            atomic_write(self.path, self._write)
+
     def _write(self, tmp: Path) -> None:
         with open(tmp, "w", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=self.columns)
