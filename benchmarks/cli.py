@@ -9,7 +9,8 @@ Subcommands:
     datasets   list, inspect and download ADBench datasets (``hydra_env.datasets_cli``)
     bench      benchmarks: ``adbench``, ``unseen``, ``policies``, ``detector-speed``, ``env-speed``, ``speed`` (report), ``sweep``,
                ``profile-cell``, ``claims`` (the scorecard of the committed tables), ``generators`` and
-               ``rewards`` (the generators table and the leaderboard by env reward, from results CSVs)
+               ``rewards`` (the generators table and the leaderboard by env reward, from results CSVs),
+               ``merge`` (a rerun's rows into a committed results CSV) and ``report`` (rebuild its summary)
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ _BENCHMARKS = {
     "claims": "benchmarks.claims",
     "generators": "benchmarks.generators_report",
     "rewards": "benchmarks.rewards_report",
+    "merge": "benchmarks.merge",
+    "report": "benchmarks.report",
 }
 
 

@@ -88,3 +88,11 @@ def test_the_command_line_merges_and_names_errors(tmp_path, committed, capsys):
     with pytest.raises(SystemExit) as stop:
         merge.main([str(committed), str(tmp_path / "nowhere.csv")])
     assert stop.value.code == 2 and "no results CSV at" in capsys.readouterr().err
+
+
+def test_swift_hydra_bench_merge_reaches_it(tmp_path, committed, capsys):
+    from benchmarks import cli
+
+    fresh = _write(tmp_path / "fresh" / "adbench_results.csv", [_row("c", 1, 0.7)])
+    assert cli.main(["bench", "merge", str(committed), str(fresh), "--check"]) == 0
+    assert "1 AUC-ROC equal" in capsys.readouterr().out
