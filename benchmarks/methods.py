@@ -72,7 +72,7 @@ def _fit_devnet(X, y, *, seed: int, budget, n_jobs: int | None, **_: Any):
 
 # MoME in the runners (research/probes/mome): detectors.moe.TABLE_EPOCHS (10) at tiny and small, with the
 # tables' settings (detectors.moe.TABLE_SETTINGS: every row trains, four TabM-mini members, <= 25
-# minibatches an epoch). The literal mirrors TABLE_EPOCHS so that importing the registry stays cheap (no
+# minibatches an epoch, weights averaged over the last half of the epochs). The literal mirrors TABLE_EPOCHS so that importing the registry stays cheap (no
 # torch); tests/benchmarks/test_methods.py checks that they agree.
 _MOME_EPOCHS = {"tiny": 10, "small": 10, "paper": None}
 

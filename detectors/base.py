@@ -63,6 +63,7 @@ TRAINING_CONSTRAINTS: dict[str, list[Any]] = {
     "weight_decay": [_NON_NEGATIVE],
     "batch_size": [_POSITIVE_INT],
     "max_steps_per_epoch": [_POSITIVE_INT, None],
+    "average_weights_from": [Interval(Real, 0, 1, closed="left"), None],
     "d_model": [_POSITIVE_INT],
     "n_layers": [_POSITIVE_INT],
     "d_state": [_POSITIVE_INT],
@@ -148,6 +149,42 @@ class Calibration:
             "knots_x": self.knots_x,
             "knots_y": self.knots_y,
         }
+
+
+class WeightAverage:
+    """The running mean of a network's weights at the end of each epoch from ``start`` on (SWA).
+
+    Stochastic weight averaging (Izmailov et al., UAI 2018) with the constant learning rate the loop
+    already uses: the mean of the last epochs' weights sits in a flatter region than any one of them.
+    Integer buffers (none in these networks today) keep the last epoch's value.
+    """
+
+    def __init__(self, start: int) -> None:
+        self.start = start
+        self.state: dict[str, torch.Tensor] | None = None
+        self.count = 0
+
+    @classmethod
+    def for_fit(cls, average_from: float | None, epochs: int) -> WeightAverage | None:
+        """The average for a fit of ``epochs`` epochs (None when averaging is off)."""
+        if average_from is None:
+            return None
+        return cls(min(int(math.floor(average_from * epochs)), epochs - 1))
+
+    def after_epoch(self, epoch: int, net: nn.Module) -> None:
+        """Fold the weights at the end of ``epoch`` into the mean once ``epoch >= start``."""
+        if epoch < self.start:
+            return
+        self.count += 1
+        snapshot = {k: v.detach().clone() for k, v in net.state_dict().items()}
+        if self.state is None:
+            self.state = snapshot
+            return
+        for key, value in snapshot.items():
+            if value.is_floating_point():
+                self.state[key] += (value - self.state[key]) / self.count
+            else:
+                self.state[key] = value
 
 
 class BaseTorchDetector(BaseDetector):
@@ -251,16 +288,20 @@ class BaseTorchDetector(BaseDetector):
         n_pos = float(yt.sum())
         pos_weight_value = (len(yt) - n_pos) / n_pos
         pos_weight = torch.tensor(pos_weight_value, device=dev)
-        has_val = len(val_idx) > 0
-        if has_val:
-            Xv = torch.as_tensor(X[val_idx], dtype=torch.float32, device=dev)
-            yv = torch.as_tensor(y[val_idx], dtype=torch.float32, device=dev)
+        validation = None
+        if len(val_idx) > 0:
+            validation = (
+                torch.as_tensor(X[val_idx], dtype=torch.float32, device=dev),
+                torch.as_tensor(y[val_idx], dtype=torch.float32, device=dev),
+                pos_weight,
+            )
         optimizer = torch.optim.AdamW(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         shuffle = torch.Generator().manual_seed(seed)
         best_loss, best_state, stale = math.inf, None, 0
         batch = max(1, min(self.batch_size, len(yt)))
         max_steps = getattr(self, "max_steps_per_epoch", None)  # models saved before 0.3 lack it
-        for _epoch in tqdm(range(epochs), desc=type(self).__name__, disable=not self.verbose):
+        average = WeightAverage.for_fit(getattr(self, "average_weights_from", None), epochs)
+        for epoch in tqdm(range(epochs), desc=type(self).__name__, disable=not self.verbose):
             net.train()
             order = torch.randperm(len(yt), generator=shuffle).to(dev)
             if max_steps is not None:  # a fixed budget of steps: cost independent of n rows
@@ -274,19 +315,44 @@ class BaseTorchDetector(BaseDetector):
                 loss.backward()
                 nn.utils.clip_grad_norm_(net.parameters(), 1.0)
                 optimizer.step()
-            if has_val:
-                net.eval()
-                with torch.inference_mode():
-                    val_loss = self._validation_loss(net(Xv), yv, pos_weight)
+            if average is not None:
+                average.after_epoch(epoch, net)
+            if validation is not None:
+                val_loss = self._validation_score(validation)
                 if val_loss < best_loss - 1e-4:
                     best_loss, best_state, stale = val_loss, copy.deepcopy(net.state_dict()), 0
                 else:
                     stale += 1
                     if stale >= self.patience:
                         break
+        if average is not None and average.state is not None:
+            best_state = self._averaged_or_best(average.state, best_state, best_loss, validation)
         if best_state is not None:
             net.load_state_dict(best_state)
         return pos_weight_value
+
+    def _validation_score(self, validation: tuple[torch.Tensor, torch.Tensor, torch.Tensor]) -> float:
+        """`_validation_loss` of the network as it is now on the validation rows."""
+        Xv, yv, pos_weight = validation
+        self.network_.eval()
+        with torch.inference_mode():
+            return self._validation_loss(self.network_(Xv), yv, pos_weight)
+
+    def _averaged_or_best(
+        self,
+        averaged: dict[str, torch.Tensor],
+        best_state: dict[str, torch.Tensor] | None,
+        best_loss: float,
+        validation: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None,
+    ) -> dict[str, torch.Tensor]:
+        """The averaged weights, unless a validation split says the best epoch's are better."""
+        if validation is None or best_state is None:
+            return averaged
+        current = copy.deepcopy(self.network_.state_dict())
+        self.network_.load_state_dict(averaged)
+        averaged_loss = self._validation_score(validation)
+        self.network_.load_state_dict(current)
+        return averaged if averaged_loss <= best_loss else best_state
 
     def _validation_loss(self, logits: torch.Tensor, yv: torch.Tensor, pos_weight: torch.Tensor) -> float:
         """What early stopping minimises: the weighted BCE, or ``1 - AUC-ROC`` with ``selection_metric="auc"``."""

@@ -106,6 +106,10 @@ class MambaDetector(BaseTorchDetector):
         batch_size: Mini-batch size.
         max_steps_per_epoch: At most this many mini-batches per epoch (a fresh random subset of the
             rows each epoch), so the cost of a fit stops growing with the number of rows; None = all.
+        average_weights_from: Stochastic weight averaging: the fitted weights are the mean of the
+            weights at the end of each epoch from this fraction of ``epochs`` on (0.5: the last half).
+            With a validation split, the mean is kept only where its validation loss is at most the
+            best epoch's. None = the last (or best) epoch's weights.
         d_model: Token width.
         n_layers: Number of bidirectional Mamba layers.
         d_state: SSM state size.
@@ -139,6 +143,7 @@ class MambaDetector(BaseTorchDetector):
         weight_decay: float = 1e-4,
         batch_size: int = 128,
         max_steps_per_epoch: int | None = None,
+        average_weights_from: float | None = None,
         d_model: int = 24,
         n_layers: int = 2,
         d_state: int = 4,
@@ -160,6 +165,7 @@ class MambaDetector(BaseTorchDetector):
         self.weight_decay = weight_decay
         self.batch_size = batch_size
         self.max_steps_per_epoch = max_steps_per_epoch
+        self.average_weights_from = average_weights_from
         self.d_model = d_model
         self.n_layers = n_layers
         self.d_state = d_state

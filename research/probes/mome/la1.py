@@ -36,6 +36,12 @@ VARIANTS = {
     "t_lr2e3": TABLE | {"lr": 2e-3},
     "t_tok32": TABLE | {"max_tokens": 32},
     "t_distill": TABLE | {"_teacher": "catboost"},
+    "t_swa": TABLE | {"_levers": True, "average_from": 0.5},
+    "t_swa3": TABLE | {"_levers": True, "average_from": 0.3},
+    "t_swa7": TABLE | {"_levers": True, "average_from": 0.7},
+    "t_swa_lr1e2": TABLE | {"_levers": True, "average_from": 0.5, "lr": 1e-2},
+    "t_swa_lr2e2": TABLE | {"_levers": True, "average_from": 0.5, "lr": 2e-2},
+    "t_swa7_lr1e2": TABLE | {"_levers": True, "average_from": 0.7, "lr": 1e-2},
 }
 
 WORST = ("1_ALOI", "12_fault", "39_vertebral", "46_WPBC")

@@ -78,6 +78,21 @@ VARIANTS: dict[str, dict] = {
     "t_tok32": ENS4_S25 | {"max_tokens": 32},
     # Distillation from the runner's CatBoost (in-sample logits as soft targets; the teacher's fit counts).
     "t_distill": ENS4_S25 | {"_teacher": "catboost"},
+    # Training-loop levers (session of 2026-12-07; `train_levers.LeverMoME`): the class weight's power, a
+    # cosine learning-rate decay, weight averaging over the last epochs, stronger weight decay.
+    "t_same": ENS4_S25 | {"_levers": True},  # LeverMoME with no lever set: must reproduce e10_nv_ens4_s25
+    "t_pw0": ENS4_S25 | {"_levers": True, "pos_weight_power": 0.0},
+    "t_pw05": ENS4_S25 | {"_levers": True, "pos_weight_power": 0.5},
+    "t_cos": ENS4_S25 | {"_levers": True, "cosine": True},
+    "t_swa": ENS4_S25 | {"_levers": True, "average_from": 0.5},
+    "t_wd1e1": ENS4_S25 | {"weight_decay": 0.1},
+    "t_swa3": ENS4_S25 | {"_levers": True, "average_from": 0.3},
+    "t_swa_lr1e2": ENS4_S25 | {"_levers": True, "average_from": 0.5, "lr": 1e-2},
+    "t_swa_pw07": ENS4_S25 | {"_levers": True, "average_from": 0.5, "pos_weight_power": 0.75},
+    "t_swa_m2": ENS4_S25 | {"_levers": True, "average_from": 0.5, "ensemble_size": 2},
+    "t_swa7": ENS4_S25 | {"_levers": True, "average_from": 0.7},
+    "t_swa_lr2e2": ENS4_S25 | {"_levers": True, "average_from": 0.5, "lr": 2e-2},
+    "t_swa7_lr1e2": ENS4_S25 | {"_levers": True, "average_from": 0.7, "lr": 1e-2},
     "sk_e10_nv": {
         "epochs": 10, "label_free_scores": ("knn", "ecod"), "score_inputs": "skip", "validation_fraction": 0.0,
     },
@@ -127,6 +142,10 @@ def fit_variant(name: str, X, y, seed: int):
     from detectors import MambaMoEDetector
 
     kwargs = {k: v for k, v in VARIANTS[name].items() if not k.startswith("_")}
+    if VARIANTS[name].get("_levers"):
+        from research.probes.mome.train_levers import LeverMoME
+
+        return LeverMoME(random_state=seed, device="cpu", **kwargs).fit(X, y)
     if VARIANTS[name].get("_teacher"):
         kwargs["teacher"] = _LogitTeacher(fit_variant(VARIANTS[name]["_teacher"], X, y, seed))
     return MambaMoEDetector(random_state=seed, device="cpu", **kwargs).fit(X, y)
