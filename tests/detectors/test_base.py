@@ -116,3 +116,55 @@ def test_max_steps_per_epoch_rejects_non_positive():
     y = np.r_[np.zeros(36, int), np.ones(4, int)]
     with pytest.raises(ValueError, match="max_steps_per_epoch"):
         MambaDetector(epochs=1, max_steps_per_epoch=0, device="cpu").fit(X, y)
+
+
+def _float_params(detector) -> dict[str, torch.Tensor]:
+    return {k: v.clone() for k, v in detector.network_.state_dict().items() if v.is_floating_point()}
+
+
+def test_average_weights_from_keeps_the_mean_of_the_last_epochs_weights():
+    """Epochs are deterministic and independent of the epoch count, so a 4-epoch fit averaging from the
+    half is the mean of a 3-epoch and a 4-epoch fit's weights."""
+    from detectors import MambaDetector
+
+    rng = np.random.RandomState(0)
+    X = rng.uniform(size=(300, 5))
+    y = (rng.uniform(size=300) < 0.05).astype(int)
+    y[:3] = 1
+    settings = {"batch_size": 32, "validation_fraction": 0, "d_model": 4, "n_layers": 1, "device": "cpu"}
+    after = {n: _float_params(MambaDetector(epochs=n, **settings).fit(X, y)) for n in (3, 4)}
+    averaged = _float_params(MambaDetector(epochs=4, average_weights_from=0.5, **settings).fit(X, y))
+    for key, value in averaged.items():
+        torch.testing.assert_close(value, (after[3][key] + after[4][key]) / 2, rtol=1e-5, atol=1e-6)
+    assert any(not torch.allclose(value, after[4][key]) for key, value in averaged.items())
+
+
+def test_weight_average_starts_at_its_epoch_and_keeps_integer_buffers():
+    from detectors.base import WeightAverage
+
+    average = WeightAverage.for_fit(0.5, epochs=4)
+    assert average.start == 2 and WeightAverage.for_fit(None, epochs=4) is None
+    assert WeightAverage.for_fit(0.99, epochs=4).start == 3  # the last epoch always counts
+    net = torch.nn.Linear(1, 1, bias=False)
+    net.register_buffer("steps", torch.tensor(0))
+    for epoch, weight in enumerate([10.0, 20.0, 1.0, 3.0]):
+        net.weight.data.fill_(weight)
+        net.steps.fill_(epoch)
+        average.after_epoch(epoch, net)
+    assert average.count == 2
+    assert float(average.state["weight"]) == 2.0 and int(average.state["steps"]) == 3
+
+
+def test_averaged_weights_give_way_to_a_better_best_epoch_on_validation(monkeypatch):
+    from detectors import MambaDetector
+
+    detector = MambaDetector(d_model=4, n_layers=1, device="cpu", epochs=1)
+    detector.network_ = torch.nn.Linear(2, 1)
+    averaged = {"weight": torch.ones(1, 2), "bias": torch.ones(1)}
+    best = {"weight": torch.zeros(1, 2), "bias": torch.zeros(1)}
+    validation = (torch.zeros(3, 2), torch.zeros(3), torch.tensor(1.0))
+    monkeypatch.setattr(MambaDetector, "_validation_score", lambda self, v: float(self.network_.bias))
+    assert detector._averaged_or_best(averaged, best, best_loss=0.5, validation=validation) is best
+    assert detector._averaged_or_best(averaged, best, best_loss=2.0, validation=validation) is averaged
+    assert detector._averaged_or_best(averaged, None, best_loss=0.5, validation=validation) is averaged
+    assert detector._averaged_or_best(averaged, best, best_loss=0.5, validation=None) is averaged

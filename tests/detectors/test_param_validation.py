@@ -30,6 +30,8 @@ BAD_SETTINGS = [
     (MambaDetector, "contamination", 0.7),
     (MambaDetector, "max_steps_per_epoch", 0),
     (MambaDetector, "range_weight", -1.0),
+    (MambaDetector, "average_weights_from", 1.0),
+    (MambaMoEDetector, "average_weights_from", -0.1),
     (MambaMoEDetector, "epochs", 0),
     (MambaMoEDetector, "batch_size", 0),
     (MambaMoEDetector, "calibration", "bogus"),
