@@ -34,7 +34,9 @@ def side_notes(runs: dict, cells: list) -> None:
     print()
     for name, ref in TIMED_BESIDE.items():
         if name in runs and ref in runs and all(c in runs[name] and c in runs[ref] for c in cells):
-            ratio = sum(runs[name][c]["fit_seconds"] for c in cells) / sum(runs[ref][c]["fit_seconds"] for c in cells)
+            ratio = sum(runs[name][c]["fit_seconds"] for c in cells) / sum(
+                runs[ref][c]["fit_seconds"] for c in cells
+            )
             print(f"- {name}: fit seconds / `{ref}` timed beside it on the 24 cells: {ratio:.2f}")
     for name, ref in STOPPED_AGAINST.items():
         if name not in runs or ref not in runs:
@@ -43,9 +45,13 @@ def side_notes(runs: dict, cells: list) -> None:
         if not done:
             continue
         d = np.array([runs[name][c]["auc_roc"] - runs[ref][c]["auc_roc"] for c in done]) * 100
-        cost = sum(runs[name][c]["fit_seconds"] for c in done) / sum(runs[ref][c]["fit_seconds"] for c in done)
-        print(f"- {name} (stopped): {d.mean():+.2f} AUC points (se {d.std(ddof=1) / np.sqrt(len(d)):.2f}) "
-              f"against {ref} on the {len(done)} cells it finished, at {cost:.2f}x its fit seconds")
+        cost = sum(runs[name][c]["fit_seconds"] for c in done) / sum(
+            runs[ref][c]["fit_seconds"] for c in done
+        )
+        print(
+            f"- {name} (stopped): {d.mean():+.2f} AUC points (se {d.std(ddof=1) / np.sqrt(len(d)):.2f}) "
+            f"against {ref} on the {len(done)} cells it finished, at {cost:.2f}x its fit seconds"
+        )
 
 
 def main() -> None:
@@ -54,10 +60,16 @@ def main() -> None:
     complete = {name: run for name, run in runs.items() if all(c in run for c in cells)}
     base, cat = complete.get("base"), complete.get("catboost")
     short = {d: d.split("_", 1)[1][:8] for d in DATASETS}
-    print("Test AUC-ROC x100 on 8 ADBench sets x seeds 1-3, la = 0.1 (seeds averaged per set, then the mean).")
+    print(
+        "Test AUC-ROC x100 on 8 ADBench sets x seeds 1-3, la = 0.1 (seeds averaged per set, then the mean)."
+    )
     print("d base: mean paired difference to `base` over the 24 cells, with its standard error;")
     print("fit x cat: total fit seconds / CatBoost's total on the same cells (same load, one thread).\n")
-    head = "| variant | mean | d base (se) | " + " | ".join(short[d] for d in DATASETS) + " | fit s | fit x cat |"
+    head = (
+        "| variant | mean | d base (se) | "
+        + " | ".join(short[d] for d in DATASETS)
+        + " | fit s | fit x cat |"
+    )
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
     order = sorted(complete, key=lambda n: (n != "catboost", n != "base", n))
@@ -70,8 +82,11 @@ def main() -> None:
             dd = np.array([run[c]["auc_roc"] - base[c]["auc_roc"] for c in cells]) * 100
             diff = f"{dd.mean():+.2f} ({dd.std(ddof=1) / np.sqrt(len(dd)):.2f})"
         ratio = f"{fit / sum(cat[c]['fit_seconds'] for c in cells):.2f}" if cat is not None else ""
-        print(f"| {name} | {np.mean(per_ds):.2f} | {diff} | " + " | ".join(f"{a:.1f}" for a in per_ds)
-              + f" | {fit:.0f} | {ratio} |")
+        print(
+            f"| {name} | {np.mean(per_ds):.2f} | {diff} | "
+            + " | ".join(f"{a:.1f}" for a in per_ds)
+            + f" | {fit:.0f} | {ratio} |"
+        )
     side_notes(runs, cells)
     partial = sorted(set(runs) - set(complete))
     if partial:

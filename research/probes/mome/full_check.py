@@ -27,7 +27,9 @@ CANDIDATES = {
 
 
 def _reference() -> pd.DataFrame:
-    text = subprocess.run(["git", "show", REFERENCE_AT], cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    text = subprocess.run(
+        ["git", "show", REFERENCE_AT], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout
     table = pd.read_csv(io.StringIO(text))
     return table[table.n_labeled.isna() & table.method.isin(["mome", "catboost"])]
 
@@ -35,8 +37,12 @@ def _reference() -> pd.DataFrame:
 def main() -> None:
     reference = _reference()
     print("Full ADBench tables, test AUC-ROC x100, seeds averaged per set; `tables` is the tables' MoME")
-    print(f"(`{REFERENCE_AT.split(':')[0]}`), `cand` the candidate; cost: candidate fit s / CatBoost's, same process.\n")
-    print("| candidate | la | sets | cand | tables | cand - tables | cand - catboost | tables - catboost | cost x catboost | worst sets (cand - tables) |")
+    print(
+        f"(`{REFERENCE_AT.split(':')[0]}`), `cand` the candidate; cost: candidate fit s / CatBoost's, same process.\n"
+    )
+    print(
+        "| candidate | la | sets | cand | tables | cand - tables | cand - catboost | tables - catboost | cost x catboost | worst sets (cand - tables) |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for name in CANDIDATES:
         for path in sorted(HERE.glob(f"results_full/{name}_la*.csv")):
@@ -45,7 +51,9 @@ def main() -> None:
             counts = rows.groupby(["dataset", "method"]).size().unstack()
             sets = counts.index[(counts == 3).all(axis=1)]  # sets with all three seeds of both methods
             cand = rows.pivot_table(index="dataset", columns="method", values="auc_roc").loc[sets] * 100
-            ref = reference[reference.la == la].pivot_table(index="dataset", columns="method", values="auc_roc")
+            ref = reference[reference.la == la].pivot_table(
+                index="dataset", columns="method", values="auc_roc"
+            )
             ref = ref.loc[sets] * 100
             fit = rows[rows.dataset.isin(sets)].groupby("method").fit_seconds.sum()
             diff = (cand["mome"] - ref["mome"]).sort_values()

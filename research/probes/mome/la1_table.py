@@ -1,6 +1,6 @@
 """Paired differences of the la = 1.0 variants to ``t`` (the tables' MoME) on the cells each finished.
 
-    python -m research.probes.mome.la1_table > research/probes/mome/la1_table.md
+python -m research.probes.mome.la1_table > research/probes/mome/la1_table.md
 """
 
 from __future__ import annotations

@@ -54,7 +54,9 @@ def main() -> None:
             per_set = {}
             for c in cells:
                 per_set.setdefault(c[0], []).append((var[c] - ref[c]) * 100)
-            details.append(f"- {name}, {subset}: " + ", ".join(f"{k} {np.mean(v):+.1f}" for k, v in per_set.items()))
+            details.append(
+                f"- {name}, {subset}: " + ", ".join(f"{k} {np.mean(v):+.1f}" for k, v in per_set.items())
+            )
         print(f"| {name} | " + " | ".join(cols) + " |")
     print()
     print("\n".join(details))

@@ -34,7 +34,11 @@ LA = 0.1
 # name -> MambaMoEDetector kwargs (random_state=seed, device="cpu" added); "catboost" is special.
 # label_free_scores=() pins the variants that ran before the scores became the default.
 ENS4_S25 = {
-    "epochs": 10, "validation_fraction": 0.0, "label_free_scores": (), "ensemble_size": 4, "max_steps_per_epoch": 25,
+    "epochs": 10,
+    "validation_fraction": 0.0,
+    "label_free_scores": (),
+    "ensemble_size": 4,
+    "max_steps_per_epoch": 25,
 }  # the tables' MoME (detectors.moe.TABLE_SETTINGS at 10 epochs)
 VARIANTS: dict[str, dict] = {
     "base": {"epochs": 3, "label_free_scores": ()},
@@ -46,7 +50,10 @@ VARIANTS: dict[str, dict] = {
     "e10_nv": {"epochs": 10, "validation_fraction": 0.0, "label_free_scores": ()},
     "sk_e10": {"epochs": 10, "label_free_scores": ("knn", "ecod"), "score_inputs": "skip"},
     "e10_nv_per": {
-        "epochs": 10, "validation_fraction": 0.0, "label_free_scores": (), "numeric_embedding": "periodic",
+        "epochs": 10,
+        "validation_fraction": 0.0,
+        "label_free_scores": (),
+        "numeric_embedding": "periodic",
     },
     "e10_nv_ens4": {"epochs": 10, "validation_fraction": 0.0, "label_free_scores": (), "ensemble_size": 4},
     "e10_nv_ens8": {"epochs": 10, "validation_fraction": 0.0, "label_free_scores": (), "ensemble_size": 8},
@@ -60,7 +67,11 @@ VARIANTS: dict[str, dict] = {
     "e10_nv_ens2_s25": ENS4_S25 | {"ensemble_size": 2},
     # Two members (for batch-1 latency) with twice the epochs at half the cap (the steps saved on small sets).
     "e20_nv_ens2_s12": ENS4_S25 | {"ensemble_size": 2, "epochs": 20, "max_steps_per_epoch": 12},
-    "e10_nv_loaded": {"epochs": 10, "validation_fraction": 0.0, "label_free_scores": ()},  # e10_nv, timed beside the ens runs
+    "e10_nv_loaded": {
+        "epochs": 10,
+        "validation_fraction": 0.0,
+        "label_free_scores": (),
+    },  # e10_nv, timed beside the ens runs
     # Input transforms before the network (fitted on the training rows; `_pre` names one of PRE below).
     "t_qt": ENS4_S25 | {"_pre": "quantile"},
     # Soft bootstrapping of the rows labeled 0 (unlabeled anomalies sit among them at la = 0.1).
@@ -94,7 +105,10 @@ VARIANTS: dict[str, dict] = {
     "t_swa_lr2e2": ENS4_S25 | {"_levers": True, "average_from": 0.5, "lr": 2e-2},
     "t_swa7_lr1e2": ENS4_S25 | {"_levers": True, "average_from": 0.7, "lr": 1e-2},
     "sk_e10_nv": {
-        "epochs": 10, "label_free_scores": ("knn", "ecod"), "score_inputs": "skip", "validation_fraction": 0.0,
+        "epochs": 10,
+        "label_free_scores": ("knn", "ecod"),
+        "score_inputs": "skip",
+        "validation_fraction": 0.0,
     },
 }
 

@@ -72,7 +72,9 @@ class LeverMoME(MambaMoEDetector):
                     for group in optimizer.param_groups:
                         group["lr"] = self.lr * 0.5 * (1 + math.cos(math.pi * step / total_steps))
                 rows = order[start : start + batch]
-                loss = self._batch_loss(net, Xt[rows], yt[rows], {k: v[rows] for k, v in extras.items()}, pos_weight)
+                loss = self._batch_loss(
+                    net, Xt[rows], yt[rows], {k: v[rows] for k, v in extras.items()}, pos_weight
+                )
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 nn.utils.clip_grad_norm_(net.parameters(), 1.0)
