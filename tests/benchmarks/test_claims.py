@@ -176,6 +176,18 @@ def test_mome_targets_read_means_and_the_fit_cost_on_shared_cells():
     assert _verdicts(claims.mome_checks([])) == ["no data"] * 4
 
 
+def test_mome_targets_say_how_much_of_the_mean_one_dataset_carries():
+    rows = []
+    for d in DATASETS[:4]:
+        lift = 0.08 if d == "d3" else 0.0  # one set carries the mean above the bar
+        for seed in (1, 2):
+            rows.append(_method_row(d, seed, "mome", 0.90 + lift, la="0.1", fit_seconds="2"))
+            rows.append(_method_row(d, seed, "catboost", 0.91, la="0.1", fit_seconds="1"))
+    found = claims.mome_checks(rows)
+    assert found[0].verdict == "met" and found[0].measured.startswith("+1.00 (4 datasets")
+    assert "leaving one out: >= -1.00 (without d3)" in found[0].measured
+
+
 def test_mome_speed_targets_read_the_slowest_k_and_k8_over_k1():
     def result(k2, k4, k8, k8_k1):
         summary = [
