@@ -219,7 +219,7 @@ def test_ctrl_c_prints_the_resume_command(tmp_path):
     from agents.checkpoint import latest_checkpoint
 
     run_dir = tmp_path / "run"
-    command = [sys.executable, "-m", "agents.train", "--budget", "tiny", "--rounds", "3", "--algo", "random",
+    command = [sys.executable, "-m", "agents.train", "--budget", "tiny", "--rounds", "50", "--algo", "random",
                "--no-control", "--quiet", "--run-dir", str(run_dir)]  # fmt: skip
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 240
