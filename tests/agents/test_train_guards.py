@@ -225,7 +225,15 @@ def test_ctrl_c_prints_the_resume_command(tmp_path):
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and proc.poll() is None and latest_checkpoint(run_dir) is None:
         time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
+    # A SIGINT that lands inside a native extension's own handler can be consumed there (seen twice in
+    # full parallel suites: the run went on and exited 0); a user presses Ctrl-C again, and so does this.
+    for _ in range(10):
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=5)
+            break
+        except subprocess.TimeoutExpired:
+            continue
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     lines = err.strip().splitlines()
