@@ -295,7 +295,7 @@ class BaseTorchDetector(BaseDetector):
                 torch.as_tensor(y[val_idx], dtype=torch.float32, device=dev),
                 pos_weight,
             )
-        optimizer = torch.optim.AdamW(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        optimizer = self._make_optimizer(net, epochs, self._steps_per_epoch(len(yt)))
         shuffle = torch.Generator().manual_seed(seed)
         best_loss, best_state, stale = math.inf, None, 0
         batch = max(1, min(self.batch_size, len(yt)))
@@ -330,6 +330,16 @@ class BaseTorchDetector(BaseDetector):
         if best_state is not None:
             net.load_state_dict(best_state)
         return pos_weight_value
+
+    def _steps_per_epoch(self, n_rows: int) -> int:
+        """Optimizer steps in one epoch over ``n_rows`` training rows (after ``max_steps_per_epoch``)."""
+        batch = max(1, min(self.batch_size, n_rows))
+        max_steps = getattr(self, "max_steps_per_epoch", None)
+        return math.ceil(min(n_rows, (max_steps or n_rows) * batch) / batch)
+
+    def _make_optimizer(self, net: nn.Module, epochs: int, steps_per_epoch: int) -> torch.optim.Optimizer:
+        """The fit's optimizer (AdamW); ``epochs * steps_per_epoch`` steps will follow (a hook for schedules)."""
+        return torch.optim.AdamW(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
 
     def _validation_score(self, validation: tuple[torch.Tensor, torch.Tensor, torch.Tensor]) -> float:
         """`_validation_loss` of the network as it is now on the validation rows."""
