@@ -28,6 +28,7 @@ Choosing K (``n_experts="auto"``):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from numbers import Integral, Real
 from typing import Any, ClassVar
@@ -118,13 +119,14 @@ class MoMEExpert(MambaBackbone):
             self.score_weight = nn.Parameter(torch.randn(n_scores, d_model))
             self.score_position = nn.Parameter(torch.randn(n_scores, d_model) * 0.02)
 
-    def forward(self, u: torch.Tensor) -> torch.Tensor:
-        """``(n, n_features + n_scores)`` standardised rows and scores -> ``(n,)`` logits."""
+    def forward(self, u: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+        """``(n, n_features + n_scores)`` standardised rows and scores -> ``(n,)`` logits (times ``scale``)."""
         if not self.n_scores:
-            return super().forward(u)
+            return super().forward(u, scale)
         z, s = u[:, : self.n_features], u[:, self.n_features :]
         return self.encode(
-            torch.cat([self.tokenizer(z), s[:, :, None] * self.score_weight + self.score_position], dim=1)
+            torch.cat([self.tokenizer(z), s[:, :, None] * self.score_weight + self.score_position], dim=1),
+            scale,
         )
 
 
@@ -217,14 +219,28 @@ class MoMENetwork(nn.Module):
     def _routed_logits(self, z: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
         if self.n_experts == 1:
             return self.experts[0](u)
-        if z.shape[0] == 1:  # the env's hot path: one max, one expert, no gather/scatter
-            gate_prob, k = torch.softmax(self.gate_logits(z), dim=-1).max(dim=-1)
-            return self.experts[int(k)](u) * gate_prob
+        if (
+            z.shape[0] == 1 and not z.requires_grad
+        ):  # the env's hot path (the gate prob's gradient needs torch)
+            return self._one_row_logit(z[0], u)
         choice, gate_prob = self.route(z)
         order = torch.argsort(choice)
         counts = torch.bincount(choice, minlength=self.n_experts).tolist()
         parts = [self.experts[k](rows) for k, rows in enumerate(u[order].split(counts)) if counts[k]]
         return torch.cat(parts)[torch.argsort(order)] * gate_prob
+
+    def _one_row_logit(self, z_row: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        """One row's routed logit in as few torch calls as possible (each costs microseconds here).
+
+        The gate is two matrix-vector products, its softmax over a handful of logits runs in Python,
+        and the gate probability is folded into the expert's head.
+        """
+        first, activation, last = self.gate
+        hidden = activation(torch.addmv(first.bias, first.weight, z_row))
+        logits = torch.addmv(last.bias, last.weight, hidden).tolist()
+        k = max(range(self.n_experts), key=logits.__getitem__)
+        gate_prob = 1.0 / sum(math.exp(v - logits[k]) for v in logits)
+        return self.experts[k](u, gate_prob)
 
     def training_forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Noisy top-1 routing: returns (logits, load-balancing loss, clean gate logits)."""

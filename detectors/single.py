@@ -46,12 +46,16 @@ class MambaBackbone(nn.Module):
             signs = torch.randint(0, 2, (self.ensemble, d_model), generator=torch.Generator().manual_seed(0))
             self.member_scale = nn.Parameter(2.0 * signs.float() - 1.0)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
         """``(n, n_features)`` standardised rows -> ``(n,)`` logits (members': ``(n, M)`` in training)."""
-        return self.encode(self.tokenizer(x))
+        return self.encode(self.tokenizer(x), scale)
 
-    def encode(self, h: torch.Tensor) -> torch.Tensor:
-        """``(n, L, d_model)`` tokens -> logits; with an ensemble, the members' mean (eval) or each (train)."""
+    def encode(self, h: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+        """``(n, L, d_model)`` tokens -> logits; with an ensemble, the members' mean (eval) or each (train).
+
+        ``scale`` multiplies the logits inside the head's own product (the MoME gate's probability
+        costs no extra op on the batch-1 path).
+        """
         n = h.shape[0]
         if self.ensemble > 1:
             h = (h[None] * self.member_scale[:, None, None, :]).flatten(0, 1)  # (M n, L, d)
@@ -59,14 +63,20 @@ class MambaBackbone(nn.Module):
             h = h + layer(norm(h))
         pooled = self.final_norm(h).mean(dim=1)
         if self.ensemble == 1:
-            return self.head(pooled).squeeze(-1)
+            logits = self.head(pooled).squeeze(-1)
+            return logits if scale == 1.0 else logits * scale
         members = pooled.view(self.ensemble, n, -1)  # (M, n, d): member m's rows
         if self.training:  # member m's logits from its own head: (n, M)
-            return torch.bmm(members, self.head.weight[:, :, None]).squeeze(-1).T + self.head.bias
+            logits = torch.bmm(members, self.head.weight[:, :, None]).squeeze(-1).T + self.head.bias
+            return logits if scale == 1.0 else logits * scale
         # The members' mean logit as one matrix-vector product (cheaper than M logits then a mean at batch 1).
         flat = members.transpose(0, 1).reshape(n, -1)  # (n, M d), member-major like head.weight
         return torch.addmv(
-            self.head.bias.mean().expand(n), flat, self.head.weight.reshape(-1), alpha=1 / self.ensemble
+            self.head.bias.mean().expand(n),
+            flat,
+            self.head.weight.reshape(-1),
+            beta=scale,
+            alpha=scale / self.ensemble,
         )
 
 

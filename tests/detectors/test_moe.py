@@ -196,6 +196,10 @@ def test_an_ensemble_trains_each_member_and_scores_their_mean(tmp_path):
         members = expert(z)
         expert.eval()
         torch.testing.assert_close(expert(z), members.mean(dim=1))
+        torch.testing.assert_close(expert(z, 0.25), members.mean(dim=1) * 0.25)  # the gate prob, folded in
+        batched = net(u)
+        for i in range(len(u)):  # the batch-1 path (gate in Python, prob inside the head) agrees
+            torch.testing.assert_close(net(u[i : i + 1]), batched[i : i + 1], rtol=1e-5, atol=1e-5)
     det.save(tmp_path / "m.pt")
     np.testing.assert_allclose(
         load_detector(tmp_path / "m.pt").decision_function(X), det.decision_function(X), rtol=1e-5, atol=1e-6
