@@ -38,7 +38,7 @@ BAD_SETTINGS = [
     (MambaMoEDetector, "d_model", 0),
     (MambaMoEDetector, "n_experts", 0),
     (MambaMoEDetector, "n_experts", "many"),
-    (MambaMoEDetector, "gate_hidden", 0),
+    (MambaMoEDetector, "gate_hidden", -1),
     (MambaMoEDetector, "teacher", "not a detector"),
     (DevNet, "epochs", 0),
     (DevNet, "batch_size", 1),

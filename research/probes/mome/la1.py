@@ -42,6 +42,15 @@ VARIANTS = {
     "t_swa_lr1e2": TABLE | {"_levers": True, "average_from": 0.5, "lr": 1e-2},
     "t_swa_lr2e2": TABLE | {"_levers": True, "average_from": 0.5, "lr": 2e-2},
     "t_swa7_lr1e2": TABLE | {"_levers": True, "average_from": 0.7, "lr": 1e-2},
+    "t_swa_lr2e2_pt": TABLE | {"_levers": True, "average_from": 0.5, "lr": 2e-2, "_pre": "power"},
+    # Steps: every minibatch of an epoch (no cap), and three times the epochs on top.
+    "t_swa_lr2e2_pt_nocap": TABLE
+    | {"_levers": True, "average_from": 0.5, "lr": 2e-2, "_pre": "power", "max_steps_per_epoch": None},
+    "t_swa_lr2e2_pt_e30_nocap": TABLE
+    | {"_levers": True, "average_from": 0.5, "lr": 2e-2, "_pre": "power", "max_steps_per_epoch": None, "epochs": 30},
+    "t_swa_lr2e2_lg": TABLE | {"_levers": True, "average_from": 0.5, "lr": 2e-2, "gate_hidden": 0},
+    "t_swa_lr2e2_e30_nocap": TABLE
+    | {"_levers": True, "average_from": 0.5, "lr": 2e-2, "max_steps_per_epoch": None, "epochs": 30},
 }
 
 WORST = ("1_ALOI", "12_fault", "39_vertebral", "46_WPBC")

@@ -104,6 +104,11 @@ VARIANTS: dict[str, dict] = {
     "t_swa7": ENS4_S25 | {"_levers": True, "average_from": 0.7},
     "t_swa_lr2e2": ENS4_S25 | {"_levers": True, "average_from": 0.5, "lr": 2e-2},
     "t_swa7_lr1e2": ENS4_S25 | {"_levers": True, "average_from": 0.7, "lr": 1e-2},
+    # Yeo-Johnson power transform of each feature (sklearn's PowerTransformer, standardised after; lambdas
+    # by maximum likelihood on the training rows): a plain MLP on 1_ALOI at la = 1.0 went 66.6 -> 74.4.
+    "t_swa_lr2e2_pt": ENS4_S25 | {"_levers": True, "average_from": 0.5, "lr": 2e-2, "_pre": "power"},
+    # A linear gate (gate_hidden 0; k-means' nearest-centroid rule is a linear argmax): for batch-1 latency.
+    "t_swa_lr2e2_lg": ENS4_S25 | {"_levers": True, "average_from": 0.5, "lr": 2e-2, "gate_hidden": 0},
     "sk_e10_nv": {
         "epochs": 10,
         "label_free_scores": ("knn", "ecod"),
@@ -136,11 +141,19 @@ def _quantile(X_train: np.ndarray, seed: int):
     return qt.transform
 
 
+def _power(X_train: np.ndarray):
+    from sklearn.preprocessing import PowerTransformer
+
+    return PowerTransformer(method="yeo-johnson").fit(X_train).transform
+
+
 def pre_transform(name: str, X_train: np.ndarray, seed: int):
     """The input transform of variant ``name`` (identity if it names none), fitted on ``X_train``."""
     pre = VARIANTS.get(name, {}).get("_pre")
     if pre is None:
         return lambda X: X
+    if pre == "power":
+        return _power(X_train)
     return _robust_clip(X_train) if pre == "robust_clip" else _quantile(X_train, seed)
 
 
