@@ -5,7 +5,9 @@
 Untrained networks of the tables' sizes on cardio's 21 features (the single detector: d_model 24, two
 layers; MoME experts: d_model 16, one layer, four members), timed with `benchmarks.timing` (interleaved
 rounds, medians of per-round ratios to the single network). Also the gate's own calls timed alone, and
-MoME K = 2 with a linear gate (``gate_hidden=0``). Inference mode, one torch thread.
+MoME K = 2 with a linear gate (``gate_hidden=0``),
+and the steps both detectors share around the network (standardisation with the range score, and the
+Platt calibration's three calls), timed alone. Inference mode, one torch thread.
 """
 
 from __future__ import annotations
@@ -46,6 +48,9 @@ def main() -> None:
         fns["K=2 gate calls alone"] = lambda: torch.addmv(
             last.bias, last.weight, activation(torch.addmv(first.bias, first.weight, z))
         ).tolist()
+        single = nets["single"]
+        fns["shared: standardisation and range score alone"] = lambda: single.standardize.guarded(one)
+        fns["shared: Platt calibration alone"] = lambda: torch.sigmoid(z[:1] * 1.3 + 0.2)
         seconds = interleaved_seconds_per_call(fns, rounds=40, block_seconds=0.02)
     print("| network | batch-1 us (median) | / single (median of paired ratios) |\n|---|---:|---:|")
     for name, s in seconds.items():
