@@ -188,6 +188,25 @@ def test_mome_targets_say_how_much_of_the_mean_one_dataset_carries():
     assert "leaving one out: >= -1.00 (without d3)" in found[0].measured
 
 
+def test_every_mean_over_datasets_says_how_much_one_dataset_carries():
+    rows = []
+    for d in DATASETS[:4]:
+        lift = 0.04 if d == "d2" else 0.0
+        for seed in (1, 2):
+            rows.append(_method_row(d, seed, "swift_hydra", 0.90 + lift, la="0.1"))
+            rows.append(_method_row(d, seed, "swift_hydra_control", 0.90, la="0.1"))
+            rows.append(_method_row(d, seed, "catboost", 0.90, la="0.1"))
+    found = claims.label_count_checks(rows)
+    la = [c for c in found if c.table == "ADBench, la=0.1"]
+    assert [c.measured for c in la] == [
+        "+1.00; 0 (4 datasets; leaving one out: >= +0.00 (without d2))",
+        "+1.00 (4 datasets; leaving one out: >= +0.00 (without d2))",
+    ]
+    assert "leaving one out: >= +0.00 (without d2)" in claims.adbench_checks(rows)[0].measured
+    flat = [r | {"auc_roc": "0.9"} for r in rows]  # every dataset the same: nothing to say
+    assert all("leaving" not in c.measured for c in claims.label_count_checks(flat))
+
+
 def test_mome_speed_targets_read_the_slowest_k_and_k8_over_k1():
     def result(k2, k4, k8, k8_k1):
         summary = [
