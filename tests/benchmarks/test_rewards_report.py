@@ -42,7 +42,28 @@ def test_one_section_per_reward_with_its_own_verdicts(tmp_path):
     assert paper.startswith(f"`{rewards_report.PAPER_REWARD}`") and value.startswith('`{"reward_weights"')
     rho = [float(part.split("ρ = ")[1].split(" ")[0]) for part in (paper, value)]
     assert rho[0] < -0.5 < 0.5 < rho[1]
-    assert "Yes: ppo (paired CI above 0)" in paper and "Yes: ppo" in value
+    assert "Yes: `ppo`" in paper and "Yes: `ppo`" in value
+    assert "Bonferroni over the 2 RL agents" in paper and "]: above 0)" in paper
+
+
+def test_rl_beats_random_counts_only_rl_agents_and_pays_for_asking_each(monkeypatch):
+    from benchmarks.rl_stats import Estimate
+
+    def gain(rows, algo, level=0.95):  # ppo clears 0 at 95% but not at the corrected level
+        if algo == "gradient":
+            return Estimate(0.05, 0.04, 0.06)
+        if algo == "ppo":
+            return Estimate(0.004, 0.001, 0.007) if level == 0.95 else Estimate(0.004, -0.001, 0.009)
+        return Estimate(0.0, -0.01, 0.01)
+
+    monkeypatch.setattr(rewards_report, "gain_vs_random", gain)
+    line = rewards_report.rl_beats_random_line([], ["ppo", "sac"])
+    assert line.startswith(
+        "- Does RL beat `random` on AUC gain under this reward? Yes: `ppo`, 0.4 [0.1, 0.7]"
+    )
+    assert "the 97.5% CI, Bonferroni over the 2 RL agents, is [-0.1, 0.9]: contains 0)" in line
+    assert "gradient" not in line and "sac" not in line
+    assert "No: no RL agent" in rewards_report.rl_beats_random_line([], ["sac"])
 
 
 def test_a_missing_csv_is_named(tmp_path, capsys):
