@@ -65,17 +65,23 @@ BUGS: dict[str, list[tuple[str, str, str]]] = {
     "5-resultstore-in-place": [
         (
             "benchmarks/common.py",
+            "            merged[key] = clean\n            self._added.add(key)\n            self.rows = merged\n"
             "            atomic_write(self.path, self._write)",
+            "            merged[key] = clean\n            self._added.add(key)\n            self.rows = merged\n"
             "            self._write(self.path)",
         )
     ],
     "6-mome-expert-0": [
         (
-            "detectors/moe.py",
+            "detectors/moe_network.py",
             "        choice, gate_prob = self.route(z)\n",
             "        choice, gate_prob = self.route(z)\n        choice = torch.zeros_like(choice)\n",
         ),
-        ("detectors/moe.py", "k = int(gate_logits.argmax())", "k = 0"),
+        (
+            "detectors/moe_network.py",
+            "        k = max(range(self.n_experts), key=logits.__getitem__)\n",
+            "        k = 0\n",
+        ),
     ],
     "7-decode-normal-label": [
         (
