@@ -114,7 +114,7 @@ BUGS: dict[str, list[tuple[str, str, str]]] = {
     "11-value-gate-keeps-the-twins": [
         (
             "agents/value_gate.py",
-            "extra = extra[fold[derived_from[name]] != g]",
+            "extra = extra[anomaly_in_fit[derived_from[name]]]",
             "extra = extra",
         )
     ],
