@@ -35,7 +35,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from detectors.contract import BaseDetector, quantile_threshold
-from detectors.tokens import Standardize
+from detectors.tokens import Standardize, fit_tokenizers
 from detectors.validation import check_features, check_targets
 
 __all__ = [
@@ -254,6 +254,9 @@ class BaseTorchDetector(BaseDetector):
                 self._network_config = self._prepare_fit(X, y)
                 self.network_ = self._make_network(self._network_config)
                 self.network_.standardize.fit(X)
+                fit_tokenizers(
+                    self.network_, self.network_.standardize(torch.as_tensor(X, dtype=torch.float32))
+                )
                 self.network_.to(self.device_)
             extras = self._row_targets(X[train_idx], warm)
             epochs = self.warm_start_epochs if warm else self.epochs

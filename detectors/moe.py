@@ -106,9 +106,11 @@ class MambaMoEDetector(BaseTorchDetector):
         epochs, warm_start_epochs, lr, weight_decay, batch_size, max_steps_per_epoch,
             average_weights_from: Training loop (as `MambaDetector`).
         d_model, n_layers, d_state, expand, max_tokens: Size of *each* expert.
-        numeric_embedding: How a feature value becomes a token: ``"linear"`` (``value * w + pos``) or
+        numeric_embedding: How a feature value becomes a token: ``"linear"`` (``value * w + pos``),
             ``"periodic"`` (learned-frequency sin/cos, linear, ReLU: Gorishniy et al. 2022;
-            :class:`detectors.tokens.PeriodicTokenizer`).
+            :class:`detectors.tokens.PeriodicTokenizer`) or ``"piecewise_linear"`` (16 quantile bins
+            a feature, each a clipped ramp, then linear: Gorishniy et al. 2022;
+            :class:`detectors.tokens.PiecewiseLinearTokenizer`).
         ensemble_size: ``M > 1``: each expert is a TabM-mini ensemble (Gorishniy et al., ICLR 2025) of
             ``M`` members that share every layer and differ by a learned scaling of the tokens and
             their heads; each member trains on its own loss, the score is their mean logit. The

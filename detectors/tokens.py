@@ -12,7 +12,9 @@ __all__ = [
     "NUMERIC_EMBEDDINGS",
     "FeatureTokenizer",
     "PeriodicTokenizer",
+    "PiecewiseLinearTokenizer",
     "Standardize",
+    "fit_tokenizers",
     "make_tokenizer",
     "patch_layout",
 ]
@@ -202,7 +204,100 @@ class PeriodicTokenizer(nn.Module):
         return torch.relu(tokens) + self.position
 
 
-NUMERIC_EMBEDDINGS = {"linear": FeatureTokenizer, "periodic": PeriodicTokenizer}
+class PiecewiseLinearTokenizer(nn.Module):
+    """``(n, n_features) -> (n, n_tokens, d_model)`` through piecewise-linear encodings (PLE).
+
+    Gorishniy, Rubachev & Babenko (NeurIPS 2022): feature ``f`` is cut at quantiles of the training
+    rows into ``n_bins`` bins, and bin ``b`` with edges ``[e_b, e_b+1)`` encodes a value as
+    ``clip((x_f - e_b) / (e_b+1 - e_b), 0, 1)`` (1 below the value's bin, 0 above, the fraction
+    inside). A token is a linear map of its patch's encodings plus a position embedding, so it is a
+    learned piecewise-linear function of its features: it can respond to a band of values, as a tree
+    does, where a linear token can only say "more is more anomalous". Each encoding column is
+    standardised on the training rows, folded into one ``addcmul`` and a ``clamp`` with per-column
+    bounds. A feature with fewer distinct quantiles (a binary one) uses fewer bins; the rest are 0.
+    Same patching rule as :class:`FeatureTokenizer`. The bins are fitted by :meth:`fit` (the detector
+    calls it on the standardised training rows of a fresh fit) and saved with the weights.
+
+    Args:
+        n_features: Number of input features.
+        d_model: Token width.
+        max_tokens: Upper bound on the number of tokens.
+        n_bins: Bins per feature.
+    """
+
+    BIN_BUFFERS = ("bin_slope", "bin_offset", "bin_low", "bin_high")
+
+    def __init__(self, n_features: int, d_model: int, max_tokens: int, n_bins: int = 16) -> None:
+        super().__init__()
+        self.n_features, self.n_bins = n_features, int(n_bins)
+        self.patch_size, self.n_tokens = patch_layout(n_features, max_tokens)
+        self.n_padding = self.patch_size * self.n_tokens - n_features
+        width = self.patch_size * self.n_bins
+        for name in self.BIN_BUFFERS:  # 0 until fitted: every column is 0
+            self.register_buffer(name, torch.zeros(n_features, self.n_bins))
+        self.value_weight = nn.Parameter(torch.randn(self.n_tokens, width, d_model) / math.sqrt(width))
+        self.position = nn.Parameter(torch.randn(self.n_tokens, d_model) * 0.02)
+
+    @torch.no_grad()
+    def fit(self, z: np.ndarray) -> PiecewiseLinearTokenizer:
+        """Fit the bins and each encoding column's mean and scale on the rows ``z`` ``(n, n_features)``."""
+        z = np.asarray(z, dtype=np.float64)
+        if z.ndim != 2 or z.shape[1] != self.n_features or len(z) == 0:
+            raise ValueError(
+                f"PiecewiseLinearTokenizer.fit needs rows of {self.n_features} features, got {z.shape}"
+            )
+        slope, offset, low, high = (np.zeros((self.n_features, self.n_bins)) for _ in range(4))
+        quantiles = np.quantile(z, np.linspace(0.0, 1.0, self.n_bins + 1), axis=0)  # (bins + 1, features)
+        for f in range(self.n_features):
+            edges = np.unique(quantiles[:, f])
+            if len(edges) < 2:  # a constant feature: no bins
+                continue
+            left, width = edges[:-1], np.diff(edges)
+            encoded = np.clip((z[:, [f]] - left) / width, 0.0, 1.0)
+            mean, std = encoded.mean(axis=0), encoded.std(axis=0)
+            std = np.where(std > 1e-8, std, 1.0)
+            used = slice(0, len(left))
+            # standardised clip((z - left) / width, 0, 1) == clip(z * slope + offset, low, high)
+            slope[f, used], offset[f, used] = 1.0 / (width * std), -(left / width + mean) / std
+            low[f, used], high[f, used] = -mean / std, (1.0 - mean) / std
+        for name, value in zip(self.BIN_BUFFERS, (slope, offset, low, high), strict=True):
+            getattr(self, name).copy_(torch.as_tensor(value, dtype=torch.float32))
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Embed standardised rows as a token sequence."""
+        n = x.shape[0]
+        encoded = torch.clamp(
+            torch.addcmul(self.bin_offset, x[:, :, None], self.bin_slope), self.bin_low, self.bin_high
+        )
+        encoded = encoded.view(n, self.n_features * self.n_bins)
+        if self.n_padding:
+            encoded = nn.functional.pad(encoded, (0, self.n_padding * self.n_bins))
+        patches = encoded.view(n, self.n_tokens, self.patch_size * self.n_bins)
+        # One batched matmul per token, position added in the same call (see FeatureTokenizer).
+        return torch.baddbmm(self.position[:, None, :], patches.transpose(0, 1), self.value_weight).transpose(
+            0, 1
+        )
+
+
+def fit_tokenizers(network: nn.Module, z: torch.Tensor) -> None:
+    """Fit every tokenizer of ``network`` that learns from the training rows (bins) on standardised ``z``."""
+    tokenizers = [m for m in network.modules() if isinstance(m, PiecewiseLinearTokenizer)]
+    if not tokenizers:
+        return
+    first = tokenizers[0].fit(z.detach().cpu().numpy())
+    for tokenizer in tokenizers[1:]:  # the experts' bins are the same: fit once, copy
+        if (tokenizer.n_features, tokenizer.n_bins) != (first.n_features, first.n_bins):
+            raise ValueError("fit_tokenizers: piecewise-linear tokenizers of different shapes in one network")
+        for name in PiecewiseLinearTokenizer.BIN_BUFFERS:
+            getattr(tokenizer, name).copy_(getattr(first, name))
+
+
+NUMERIC_EMBEDDINGS = {
+    "linear": FeatureTokenizer,
+    "periodic": PeriodicTokenizer,
+    "piecewise_linear": PiecewiseLinearTokenizer,
+}
 """Feature-token embeddings by name (``MambaMoEDetector(numeric_embedding=...)``)."""
 
 

@@ -107,6 +107,13 @@ VARIANTS: dict[str, dict] = {
     # Yeo-Johnson power transform of each feature (sklearn's PowerTransformer, standardised after; lambdas
     # by maximum likelihood on the training rows): a plain MLP on 1_ALOI at la = 1.0 went 66.6 -> 74.4.
     "t_swa_lr2e2_pt": ENS4_S25 | {"_levers": True, "average_from": 0.5, "lr": 2e-2, "_pre": "power"},
+    # Piecewise-linear encodings (16 bins a feature; quantile or decision-tree edges) before the network.
+    "t_swa_lr2e2_pleq": ENS4_S25 | {"_levers": True, "average_from": 0.5, "lr": 2e-2, "_pre": "ple_quantile"},
+    "t_swa_lr2e2_plet": ENS4_S25 | {"_levers": True, "average_from": 0.5, "lr": 2e-2, "_pre": "ple_tree"},
+    "t_swa_lr2e2_ple": ENS4_S25
+    | {"_levers": True, "average_from": 0.5, "lr": 2e-2, "numeric_embedding": "piecewise_linear"},
+    "t_swa_lr2e2_pleq_nocap": ENS4_S25
+    | {"_levers": True, "average_from": 0.5, "lr": 2e-2, "_pre": "ple_quantile", "max_steps_per_epoch": None},
     # A linear gate (gate_hidden 0; k-means' nearest-centroid rule is a linear argmax): for batch-1 latency.
     "t_swa_lr2e2_lg": ENS4_S25 | {"_levers": True, "average_from": 0.5, "lr": 2e-2, "gate_hidden": 0},
     "sk_e10_nv": {
@@ -147,11 +154,21 @@ def _power(X_train: np.ndarray):
     return PowerTransformer(method="yeo-johnson").fit(X_train).transform
 
 
-def pre_transform(name: str, X_train: np.ndarray, seed: int):
+def _piecewise_linear(X_train: np.ndarray, y_train: np.ndarray, edges: str):
+    """Piecewise-linear encoding, 16 bins a feature (`aloi_mlp.PiecewiseLinear`): with MoME's linear patch
+    tokens on top, each token is a learned piecewise-linear function of its features (Gorishniy et al. 2022)."""
+    from research.probes.mome.aloi_mlp import PiecewiseLinear
+
+    return PiecewiseLinear(16, edges).fit(X_train, y_train).transform
+
+
+def pre_transform(name: str, X_train: np.ndarray, seed: int, y_train: np.ndarray | None = None):
     """The input transform of variant ``name`` (identity if it names none), fitted on ``X_train``."""
     pre = VARIANTS.get(name, {}).get("_pre")
     if pre is None:
         return lambda X: X
+    if pre.startswith("ple_"):
+        return _piecewise_linear(X_train, y_train, pre.removeprefix("ple_"))
     if pre == "power":
         return _power(X_train)
     return _robust_clip(X_train) if pre == "robust_clip" else _quantile(X_train, seed)
@@ -202,7 +219,7 @@ def run(name: str) -> None:
                 continue
             split = adbench_split(X, y, LA, seed)
             start = time.perf_counter()
-            transform = pre_transform(name, split.X_train, seed)
+            transform = pre_transform(name, split.X_train, seed, split.y_train)
             det = fit_variant(name, transform(split.X_train), split.y_train, seed)
             fit_s = time.perf_counter() - start
             start = time.perf_counter()

@@ -48,7 +48,9 @@ def main(variants: list[str]) -> None:
     for title, folder in FOLDERS.items():
         lines = [line for v in variants if (line := _line(folder, v))]
         if lines:
-            print(f"## {title}\n\n| variant | cells | d (se) | per set | fit s x table |\n|---|---|---|---|---|")
+            print(
+                f"## {title}\n\n| variant | cells | d (se) | per set | fit s x table |\n|---|---|---|---|---|"
+            )
             print("\n".join(lines) + "\n")
 
 
