@@ -16,29 +16,32 @@ from research.probes.mome.quick import OUT
 RESULTS = OUT.parent / "results_la1"
 OTHERS = OUT.parent / "results_la1_others"
 ROOT = Path(__file__).resolve().parents[3]
-# The ADBench rows whose `mome` is `t` (the tables' MoME): read from git at a commit that holds them,
-# so the check keeps its meaning if the rows are ever replaced.
-ADBENCH_AT = "f915281:benchmarks/results/adbench/adbench_results.csv"
+# Each `--others` variant against the ADBench rows of the tables' MoME it changes, read from git at a
+# commit that holds them, so the check keeps its meaning if the rows are ever replaced: `t` for
+# `t_e20_s12` (f915281), `t_swa_lr2e2` (the tables' MoME since; its probe rows reproduce them) after.
+OTHERS_BASE = {"t_e20_s12": ("t", "f915281"), "t_swa_lr2e2_ple": ("t_swa_lr2e2", "73e2ddd")}
 
 
-def _adbench_rows() -> list[dict]:
+def _adbench_rows(commit: str) -> list[dict]:
     import io
     import subprocess
 
     text = subprocess.run(
-        ["git", "show", ADBENCH_AT], cwd=ROOT, check=True, capture_output=True, text=True
-    ).stdout
+        ["git", "show", f"{commit}:benchmarks/results/adbench/adbench_results.csv"],
+        cwd=ROOT, check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
     return list(csv.DictReader(io.StringIO(text)))
 
 
-def others_check() -> None:
-    """``t_e20_s12`` on the 28 other sets against the committed ADBench `mome` (= `t`) and CatBoost rows."""
-    path = OTHERS / "t_e20_s12.jsonl"
+def others_check(variant: str) -> None:
+    """``variant`` on the 28 other sets against the committed ADBench `mome` and CatBoost rows."""
+    path = OTHERS / f"{variant}.jsonl"
     if not path.exists():
         return
+    base, commit = OTHERS_BASE[variant]
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     table = {}
-    for r in _adbench_rows():
+    for r in _adbench_rows(commit):
         if r["la"] in ("1", "1.0") and not r["n_labeled"] and r["method"] in ("mome", "catboost"):
             table[(r["dataset"], int(r["seed"]), r["method"])] = float(r["auc_roc"])
     d_t = np.array([r["auc_roc"] - table[(r["dataset"], r["seed"], "mome")] for r in rows]) * 100
@@ -48,13 +51,16 @@ def others_check() -> None:
     print(
         f"\nCheck on the other sets (`--others`): {len(rows)} cells of {len(sets)} sets at la = 1.0, against the"
     )
-    print("committed ADBench rows of the same cells (`mome` is `t`). Paired means over cells (se):\n")
-    print(f"- t_e20_s12 - t: {d_t.mean():+.2f} ({d_t.std(ddof=1) / np.sqrt(len(d_t)):.2f})")
-    print(f"- t - catboost: {t_cat.mean():+.2f}; t_e20_s12 - catboost: {d_cat.mean():+.2f}")
-    worse = sorted(
+    print(
+        f"committed ADBench rows of the same cells (`mome` is `{base}`, at {commit}). Paired means over cells (se):\n"
+    )
+    print(f"- {variant} - {base}: {d_t.mean():+.2f} ({d_t.std(ddof=1) / np.sqrt(len(d_t)):.2f})")
+    print(f"- {base} - catboost: {t_cat.mean():+.2f}; {variant} - catboost: {d_cat.mean():+.2f}")
+    per_set = sorted(
         (float(np.mean([d for d, r in zip(d_t, rows, strict=True) if r["dataset"] == s])), s) for s in sets
-    )[:3]
-    print("- sets where it loses most: " + ", ".join(f"{s} {v:+.1f}" for v, s in worse))
+    )
+    print("- sets where it loses most: " + ", ".join(f"{s} {v:+.1f}" for v, s in per_set[:3]))
+    print("- sets where it gains most: " + ", ".join(f"{s} {v:+.1f}" for v, s in per_set[::-1][:3]))
 
 
 def main() -> None:
@@ -80,7 +86,8 @@ def main() -> None:
         cost = sum(run[c]["fit_seconds"] for c in cells) / sum(base[c]["fit_seconds"] for c in cells)
         se = d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else float("nan")
         print(f"| {name} | {len(cells)} | {d.mean():+.2f} ({se:.2f}) | {per} | {cost:.2f} |")
-    others_check()
+    for variant in OTHERS_BASE:
+        others_check(variant)
 
 
 if __name__ == "__main__":
