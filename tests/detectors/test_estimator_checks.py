@@ -17,6 +17,7 @@ TINY = {"d_model": 4, "n_layers": 1, "d_state": 2, "max_tokens": 4, "epochs": 2,
 ESTIMATORS = [
     MambaDetector(**TINY),
     MambaMoEDetector(n_experts=2, gate_hidden=4, **TINY),
+    MambaMoEDetector(n_experts=2, gate_hidden=4, numeric_embedding="piecewise_linear", **TINY),
     DevNet(epochs=1, batches_per_epoch=2, batch_size=32),
     PyODAdapter("iforest", n_estimators=10),
 ]
