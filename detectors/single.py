@@ -40,6 +40,7 @@ class MambaBackbone(nn.Module):
         self.final_norm = nn.RMSNorm(d_model)
         self.ensemble = int(ensemble)
         self.head = nn.Linear(d_model, self.ensemble)  # one head per ensemble member
+        self._head_cache: tuple | None = None  # see _folded_head
         if self.ensemble > 1:
             # TabM-mini (Gorishniy et al., ICLR 2025): member m scales the tokens by its own vector
             # (initialised to random signs) and shares every layer; members train on their own losses.
@@ -57,11 +58,19 @@ class MambaBackbone(nn.Module):
         costs no extra op on the batch-1 path).
         """
         n = h.shape[0]
-        if self.ensemble > 1:
+        if self.ensemble > 1 and n == 1:
+            h = h * self.member_scale.unsqueeze(1)  # (M, L, d): the same rows, fewer calls at batch 1
+        elif self.ensemble > 1:
             h = (h[None] * self.member_scale[:, None, None, :]).flatten(0, 1)  # (M n, L, d)
         for norm, layer in zip(self.norms, self.layers, strict=True):
             h = h + layer(norm(h))
-        pooled = self.final_norm(h).mean(dim=1)
+        normed = self.final_norm(h)
+        if not self.training and (self.ensemble == 1 or n == 1):
+            # The token mean, the members' mean and the head in one matrix-vector product (batch 1
+            # pays per call, not per value: two reductions and four reshapes fewer).
+            bias, weight = self._folded_head(normed.shape[1])
+            return torch.addmv(bias, normed.view(n, -1), weight, beta=scale, alpha=scale)
+        pooled = normed.mean(dim=1)
         if self.ensemble == 1:
             logits = self.head(pooled).squeeze(-1)
             return logits if scale == 1.0 else logits * scale
@@ -69,7 +78,7 @@ class MambaBackbone(nn.Module):
         if self.training:  # member m's logits from its own head: (n, M)
             logits = torch.bmm(members, self.head.weight[:, :, None]).squeeze(-1).T + self.head.bias
             return logits if scale == 1.0 else logits * scale
-        # The members' mean logit as one matrix-vector product (cheaper than M logits then a mean at batch 1).
+        # The members' mean logit as one matrix-vector product.
         flat = members.transpose(0, 1).reshape(n, -1)  # (n, M d), member-major like head.weight
         return torch.addmv(
             self.head.bias.mean().expand(n),
@@ -78,6 +87,27 @@ class MambaBackbone(nn.Module):
             beta=scale,
             alpha=scale / self.ensemble,
         )
+
+    def _folded_head(self, n_tokens: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(bias, weight)`` with ``addmv(bias, normed.view(n, -1), weight)`` = the eval logits.
+
+        ``weight`` is each member's head weight over ``n_tokens * ensemble`` (token mean, members'
+        mean) tiled member-major like the normed tokens; ``bias`` the members' mean bias. Constants of
+        the weights, so they are cached, keyed by the head's tensors and their in-place version (an
+        optimizer step or `load_state_dict` changes the key; `train()` drops the cache).
+        """
+        weight, bias = self.head.weight, self.head.bias
+        key = (n_tokens, weight.data_ptr(), weight._version, bias.data_ptr(), bias._version)
+        if self._head_cache is None or self._head_cache[0] != key:
+            # Plain tensors even under inference mode: the gradient policy differentiates through them.
+            with torch.inference_mode(False), torch.no_grad():
+                tiled = weight[:, None, :].expand(-1, n_tokens, -1) / (self.ensemble * n_tokens)
+                self._head_cache = (key, bias.mean().clone(), tiled.reshape(-1).clone())
+        return self._head_cache[1], self._head_cache[2]
+
+    def train(self, mode: bool = True) -> MambaBackbone:
+        self._head_cache = None
+        return super().train(mode)
 
 
 class MambaNetwork(nn.Module):

@@ -113,3 +113,38 @@ def test_few_labels_fallback_without_validation_split(wdbc_split):
     assert det.calibration_.method == "sigmoid" and det.calibration_.slope == 1.0
     proba = det.predict_proba(wdbc_split.X_test)[:, 1]
     assert proba.min() >= 0 and proba.max() <= 1
+
+
+@pytest.mark.parametrize("ensemble", [1, 3])
+def test_the_folded_eval_head_equals_the_members_mean_and_follows_new_weights(ensemble):
+    """Eval folds the token mean, the members' mean and the head into one cached product
+    (`MambaBackbone._folded_head`); the cache must follow every change of the weights."""
+    import copy
+
+    from detectors.single import MambaBackbone
+
+    torch.manual_seed(0)
+    config = {"d_model": 8, "n_layers": 1, "d_state": 2, "max_tokens": 12, "ensemble": ensemble}
+    net = MambaBackbone(5, **config)
+    x = torch.randn(4, 5)
+
+    def members_mean(rows: torch.Tensor) -> torch.Tensor:
+        """The unfolded logits (train mode, members' mean) from a copy: `net` keeps its cache and mode."""
+        logits = copy.deepcopy(net).train()(rows)
+        return logits if ensemble == 1 else logits.mean(dim=-1)
+
+    net.eval()
+    with torch.no_grad():
+        for n in (4, 1):
+            torch.testing.assert_close(net(x[:n], 0.6), 0.6 * members_mean(x[:n]), atol=1e-6, rtol=1e-5)
+        assert net._head_cache is not None
+        net.load_state_dict(MambaBackbone(5, **config).state_dict())  # new weights, still in eval mode
+        torch.testing.assert_close(net(x[:1]), members_mean(x[:1]), atol=1e-6, rtol=1e-5)
+        net.head.weight.add_(0.5)
+        net.head.bias.sub_(1.0)
+        torch.testing.assert_close(net(x[:1]), members_mean(x[:1]), atol=1e-6, rtol=1e-5)
+    row = x[:1].clone().requires_grad_(True)
+    with torch.inference_mode():
+        net(x[:1])  # the cache built under inference mode must still serve a differentiable call
+    net(row).sum().backward()
+    assert row.grad is not None and row.grad.abs().sum() > 0
