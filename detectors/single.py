@@ -97,13 +97,18 @@ class MambaBackbone(nn.Module):
         optimizer step or `load_state_dict` changes the key; `train()` drops the cache).
         """
         weight, bias = self.head.weight, self.head.bias
+        if weight.is_inference() or bias.is_inference():  # built under inference mode: no version to key on
+            return self._head_constants(n_tokens)
         key = (n_tokens, weight.data_ptr(), weight._version, bias.data_ptr(), bias._version)
         if self._head_cache is None or self._head_cache[0] != key:
             # Plain tensors even under inference mode: the gradient policy differentiates through them.
             with torch.inference_mode(False), torch.no_grad():
-                tiled = weight[:, None, :].expand(-1, n_tokens, -1) / (self.ensemble * n_tokens)
-                self._head_cache = (key, bias.mean().clone(), tiled.reshape(-1).clone())
+                self._head_cache = (key, *self._head_constants(n_tokens))
         return self._head_cache[1], self._head_cache[2]
+
+    def _head_constants(self, n_tokens: int) -> tuple[torch.Tensor, torch.Tensor]:
+        tiled = self.head.weight[:, None, :].expand(-1, n_tokens, -1) / (self.ensemble * n_tokens)
+        return self.head.bias.mean(), tiled.reshape(-1)
 
     def train(self, mode: bool = True) -> MambaBackbone:
         self._head_cache = None

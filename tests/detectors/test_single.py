@@ -148,3 +148,17 @@ def test_the_folded_eval_head_equals_the_members_mean_and_follows_new_weights(en
         net(x[:1])  # the cache built under inference mode must still serve a differentiable call
     net(row).sum().backward()
     assert row.grad is not None and row.grad.abs().sum() > 0
+
+
+def test_a_backbone_built_under_inference_mode_scores_in_and_out_of_it():
+    """Its weights are inference tensors, which have no version counter for the head's cache to key on."""
+    from detectors.single import MambaBackbone
+
+    torch.manual_seed(0)
+    with torch.inference_mode():
+        net = MambaBackbone(5, d_model=8, n_layers=1, d_state=2, max_tokens=12, ensemble=3).eval()
+        x = torch.randn(2, 5)
+        inside = net(x[:1])
+    with torch.no_grad():
+        torch.testing.assert_close(net(x[:1]), inside)
+    assert net._head_cache is None
