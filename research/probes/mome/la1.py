@@ -55,16 +55,11 @@ VARIANTS = {
         "max_steps_per_epoch": None,
         "epochs": 30,
     },
-    "t_swa_lr2e2_pleq": TABLE | {"_levers": True, "average_from": 0.5, "lr": 2e-2, "_pre": "ple_quantile"},
-    "t_swa_lr2e2_plet": TABLE | {"_levers": True, "average_from": 0.5, "lr": 2e-2, "_pre": "ple_tree"},
-    "t_swa_lr2e2_ple": TABLE
-    | {"_levers": True, "average_from": 0.5, "lr": 2e-2, "numeric_embedding": "piecewise_linear"},
-    "t_swa_lr2e2_pleq_nocap": TABLE
-    | {"_levers": True, "average_from": 0.5, "lr": 2e-2, "_pre": "ple_quantile", "max_steps_per_epoch": None},
     "t_swa_lr2e2_lg": TABLE | {"_levers": True, "average_from": 0.5, "lr": 2e-2, "gate_hidden": 0},
     "t_swa_lr2e2_e30_nocap": TABLE
     | {"_levers": True, "average_from": 0.5, "lr": 2e-2, "max_steps_per_epoch": None, "epochs": 30},
 }
+VARIANTS.update({name: TABLE | quick.SWA_LR2E2 | change for name, change in quick.PLE_CHANGES.items()})
 
 WORST = ("1_ALOI", "12_fault", "39_vertebral", "46_WPBC")
 
