@@ -83,6 +83,10 @@ def _mome_table_settings() -> dict[str, Any]:
     return dict(TABLE_SETTINGS)
 
 
+def _mome_ple_settings() -> dict[str, Any]:
+    return _mome_table_settings() | {"numeric_embedding": "piecewise_linear"}
+
+
 def _mamba(
     class_name: str,
     epochs_by_budget: dict[str, int | None] = _MAMBA_EPOCHS,
@@ -226,6 +230,13 @@ for _method in (
         OURS,
         _mamba("MambaMoEDetector", _MOME_EPOCHS, _mome_table_settings),
         "Mixture-of-Mamba-Experts detector, no generated data",
+        ("detectors",),
+    ),
+    Method(
+        "mome_ple",
+        OURS,
+        _mamba("MambaMoEDetector", _MOME_EPOCHS, _mome_ple_settings),
+        "mome with piecewise-linear numeric embeddings (16 quantile bins a feature), no generated data",
         ("detectors",),
     ),
     Method(

@@ -27,6 +27,16 @@ def test_runner_mome_fits_the_table_settings_with_a_quality_floor(wdbc):
     assert roc_auc_score(wdbc.y_test, det.decision_function(wdbc.X_test)) > 0.9
 
 
+def test_runner_mome_ple_is_the_table_mome_with_piecewise_linear_tokens(wdbc):
+    from detectors.tokens import PiecewiseLinearTokenizer
+
+    det = METHODS["mome_ple"].fit(wdbc.X_train, wdbc.y_train, seed=1, budget="tiny", n_jobs=1)
+    params = det.get_params()
+    assert {k: params[k] for k in TABLE_SETTINGS} == TABLE_SETTINGS and params["epochs"] == TABLE_EPOCHS
+    assert isinstance(det.network_.experts[0].tokenizer, PiecewiseLinearTokenizer)
+    assert roc_auc_score(wdbc.y_test, det.decision_function(wdbc.X_test)) > 0.9
+
+
 @pytest.mark.parametrize("budget", ["tiny", "small"])
 def test_mome_deployment_uses_the_table_settings_and_the_budget_size(budget):
     spec = BUDGETS[budget]
