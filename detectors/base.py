@@ -254,9 +254,7 @@ class BaseTorchDetector(BaseDetector):
                 self._network_config = self._prepare_fit(X, y)
                 self.network_ = self._make_network(self._network_config)
                 self.network_.standardize.fit(X)
-                fit_tokenizers(
-                    self.network_, self.network_.standardize(torch.as_tensor(X, dtype=torch.float32))
-                )
+                fit_tokenizers(self.network_, X)
                 self.network_.to(self.device_)
             extras = self._row_targets(X[train_idx], warm)
             epochs = self.warm_start_epochs if warm else self.epochs

@@ -280,12 +280,19 @@ class PiecewiseLinearTokenizer(nn.Module):
         )
 
 
-def fit_tokenizers(network: nn.Module, z: torch.Tensor) -> None:
-    """Fit every tokenizer of ``network`` that learns from the training rows (bins) on standardised ``z``."""
+def fit_tokenizers(network: nn.Module, X: np.ndarray) -> None:
+    """Fit every tokenizer of ``network`` that learns from the training rows (bins) on raw rows ``X``.
+
+    The tokenizers see ``network.standardize(X)`` (fitted first), as they do at inference.
+    """
     tokenizers = [m for m in network.modules() if isinstance(m, PiecewiseLinearTokenizer)]
     if not tokenizers:
         return
-    first = tokenizers[0].fit(z.detach().cpu().numpy())
+    with torch.no_grad():
+        z = network.standardize(
+            torch.as_tensor(X, dtype=torch.float32, device=network.standardize.mean.device)
+        )
+    first = tokenizers[0].fit(z.cpu().numpy())
     for tokenizer in tokenizers[1:]:  # the experts' bins are the same: fit once, copy
         if (tokenizer.n_features, tokenizer.n_bins) != (first.n_features, first.n_bins):
             raise ValueError("fit_tokenizers: piecewise-linear tokenizers of different shapes in one network")

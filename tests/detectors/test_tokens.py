@@ -58,8 +58,13 @@ def test_an_unfitted_tokenizer_gives_positions_and_tokens_follow_the_patching_ru
 
 
 def test_fit_tokenizers_fits_each_expert_once_and_bad_rows_are_named():
-    net = torch.nn.ModuleList(PiecewiseLinearTokenizer(3, 4, 12) for _ in range(3))
-    fit_tokenizers(net, torch.randn(50, 3))
+    from detectors.tokens import Standardize
+
+    net = torch.nn.Module()
+    net.standardize = Standardize(3).fit(np.random.default_rng(0).normal(size=(50, 3)))
+    net.tokenizers = torch.nn.ModuleList(PiecewiseLinearTokenizer(3, 4, 12) for _ in range(3))
+    fit_tokenizers(net, np.random.default_rng(1).normal(size=(50, 3)))
+    net = net.tokenizers
     for other in net[1:]:
         for name in PiecewiseLinearTokenizer.BIN_BUFFERS:
             torch.testing.assert_close(getattr(other, name), getattr(net[0], name))
