@@ -59,6 +59,10 @@ def _models(seed: int, epochs: int | None = None) -> dict:
     models = {SINGLE: lambda: MambaDetector(**fit)}
     for k in (1, 2, 4, 8):
         models[f"MoME K={k}"] = lambda k=k: MambaMoEDetector(n_experts=k, **mome)
+    # The opt-in piecewise-linear tokens (`mome_ple` in the ADBench table): what they cost at batch 1.
+    models["MoME K=2, piecewise-linear"] = lambda: MambaMoEDetector(
+        n_experts=2, numeric_embedding="piecewise_linear", **mome
+    )
     models.update(_baselines(seed))
     return models
 
