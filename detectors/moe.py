@@ -37,6 +37,7 @@ import torch.nn.functional as F
 from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from detectors.base import TRAINING_CONSTRAINTS, BaseTorchDetector
@@ -46,6 +47,7 @@ from detectors.tokens import NUMERIC_EMBEDDINGS
 
 __all__ = [
     "GATE_ACTIVATIONS",
+    "AUTO_PIECEWISE_MIN_LABELED",
     "MIN_SILHOUETTE",
     "TABLE_EPOCHS",
     "TABLE_SETTINGS",
@@ -55,6 +57,10 @@ __all__ = [
 ]
 
 MIN_SILHOUETTE = 0.25
+AUTO_PIECEWISE_MIN_LABELED = 50
+"""``numeric_embedding="auto"``: piecewise-linear tokens from this many labeled anomalies in the fit,
+linear below. Chosen on validation splits inside the ADBench training splits (32 sets, la 0.1 and 1.0;
+``research/probes/mome/ple_rule_inner.py``), by a criterion fixed before the fits were read."""
 
 TABLE_SETTINGS: dict[str, Any] = {
     "validation_fraction": 0.0,
@@ -110,7 +116,10 @@ class MambaMoEDetector(BaseTorchDetector):
             ``"periodic"`` (learned-frequency sin/cos, linear, ReLU: Gorishniy et al. 2022;
             :class:`detectors.tokens.PeriodicTokenizer`) or ``"piecewise_linear"`` (16 quantile bins
             a feature, each a clipped ramp, then linear: Gorishniy et al. 2022;
-            :class:`detectors.tokens.PiecewiseLinearTokenizer`).
+            :class:`detectors.tokens.PiecewiseLinearTokenizer`), or ``"auto"``: piecewise-linear from
+            :data:`AUTO_PIECEWISE_MIN_LABELED` labeled anomalies in the fit, linear below (with a
+            handful of labels the piecewise-linear tokens fit them too closely). The fitted choice
+            is ``numeric_embedding_``.
         ensemble_size: ``M > 1``: each expert is a TabM-mini ensemble (Gorishniy et al., ICLR 2025) of
             ``M`` members that share every layer and differ by a learned scaling of the tokens and
             their heads; each member trains on its own loss, the score is their mean logit. The
@@ -152,7 +161,7 @@ class MambaMoEDetector(BaseTorchDetector):
         "distill_weight": [Interval(Real, 0, None, closed="left")],
         "label_free_scores": [tuple, list],  # names checked against LABEL_FREE_SCORES on fit
         "score_inputs": [StrOptions({"tokens", "skip", "both"})],
-        "numeric_embedding": [StrOptions(set(NUMERIC_EMBEDDINGS))],
+        "numeric_embedding": [StrOptions({*NUMERIC_EMBEDDINGS, "auto"})],
         "ensemble_size": [Interval(Integral, 1, None, closed="left")],
         "reference_rows": [Interval(Integral, 2, None, closed="left")],
         "unlabeled_bootstrap": [Interval(Real, 0, 1, closed="both")],
@@ -241,6 +250,12 @@ class MambaMoEDetector(BaseTorchDetector):
         """The number of experts actually used (after the ``"auto"`` rule)."""
         return int(self._network_config["n_experts"])
 
+    @property
+    def numeric_embedding_(self) -> str:
+        """The numeric embedding actually used (after the ``"auto"`` rule)."""
+        check_is_fitted(self, "network_")
+        return str(self._network_config.get("numeric_embedding", "linear"))
+
     def _make_network(self, config: dict[str, Any]) -> nn.Module:
         return MoMENetwork(
             config["n_features"],
@@ -278,9 +293,12 @@ class MambaMoEDetector(BaseTorchDetector):
             kmeans,
             (X.mean(axis=0), np.where(X.std(axis=0) > 1e-8, X.std(axis=0), 1.0)),
         )
+        embedding = self.numeric_embedding
+        if embedding == "auto":
+            embedding = "piecewise_linear" if int((y == 1).sum()) >= AUTO_PIECEWISE_MIN_LABELED else "linear"
         config = {
             "n_features": X.shape[1], "n_experts": k, "gate_activation": DEFAULT_GATE_ACTIVATION,
-            "numeric_embedding": self.numeric_embedding, "ensemble": self.ensemble_size,
+            "numeric_embedding": embedding, "ensemble": self.ensemble_size,
         }  # fmt: skip
         names = tuple(self.label_free_scores)
         unknown = [name for name in names if name not in LABEL_FREE_SCORES]

@@ -265,3 +265,28 @@ def test_selection_metric_auc_minimises_one_minus_the_validation_auc():
         MambaMoEDetector(selection_metric="bogus").fit(
             np.random.default_rng(0).normal(size=(40, 3)), np.r_[np.ones(4), np.zeros(36)]
         )
+
+
+def test_auto_numeric_embedding_follows_the_labeled_count_and_the_file_remembers_the_choice(tmp_path):
+    """``numeric_embedding="auto"``: piecewise-linear from AUTO_PIECEWISE_MIN_LABELED labels, linear below."""
+    from detectors import load_detector
+    from detectors.moe import AUTO_PIECEWISE_MIN_LABELED
+    from detectors.tokens import FeatureTokenizer, PiecewiseLinearTokenizer
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 5)).astype(np.float32)
+    order = np.argsort(-np.abs(X[:, 0]))
+    for n_labeled, kind, name in (
+        (AUTO_PIECEWISE_MIN_LABELED, PiecewiseLinearTokenizer, "piecewise_linear"),
+        (AUTO_PIECEWISE_MIN_LABELED - 1, FeatureTokenizer, "linear"),
+    ):
+        y = np.zeros(len(X), dtype=int)
+        y[order[:n_labeled]] = 1
+        det = MambaMoEDetector(numeric_embedding="auto", n_experts=1, epochs=1, random_state=0).fit(X, y)
+        assert det.numeric_embedding_ == name and isinstance(det.network_.experts[0].tokenizer, kind)
+        det.save(tmp_path / f"{name}.pt")
+        again = load_detector(tmp_path / f"{name}.pt")
+        assert again.numeric_embedding == "auto" and again.numeric_embedding_ == name
+        np.testing.assert_allclose(again.decision_function(X), det.decision_function(X), rtol=1e-5, atol=1e-6)
+    with pytest.raises(NotFittedError):
+        MambaMoEDetector().numeric_embedding_
