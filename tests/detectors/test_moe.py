@@ -289,4 +289,4 @@ def test_auto_numeric_embedding_follows_the_labeled_count_and_the_file_remembers
         assert again.numeric_embedding == "auto" and again.numeric_embedding_ == name
         np.testing.assert_allclose(again.decision_function(X), det.decision_function(X), rtol=1e-5, atol=1e-6)
     with pytest.raises(NotFittedError):
-        MambaMoEDetector().numeric_embedding_
+        _ = MambaMoEDetector().numeric_embedding_
