@@ -59,7 +59,12 @@ VARIANTS = {
     "t_swa_lr2e2_e30_nocap": TABLE
     | {"_levers": True, "average_from": 0.5, "lr": 2e-2, "max_steps_per_epoch": None, "epochs": 30},
 }
-VARIANTS.update({name: TABLE | quick.SWA_LR2E2 | change for name, change in quick.PLE_CHANGES.items()})
+VARIANTS.update(
+    {
+        name: TABLE | quick.SWA_LR2E2 | change
+        for name, change in (quick.PLE_CHANGES | quick.RETRIEVAL_CHANGES).items()
+    }
+)
 
 WORST = ("1_ALOI", "12_fault", "39_vertebral", "46_WPBC")
 

@@ -127,6 +127,16 @@ PLE_CHANGES = {
     "t_swa_lr2e2_pleq_nocap": {"_pre": "ple_quantile", "max_steps_per_epoch": None},
 }
 VARIANTS.update({name: ENS4_S25 | SWA_LR2E2 | change for name, change in PLE_CHANGES.items()})
+#: Retrieval of labeled anomalies (session of 2026-12-07, third; TabR's idea, Gorishniy et al. ICLR 2024): one
+#: more input column, the log mean squared distance to the k nearest labeled anomalies of the training rows
+#: (a training anomaly skips itself, so its column is what a new row would see); ``_n``: also the distance
+#: to the k nearest of 1024 rows labeled 0.
+RETRIEVAL_CHANGES = {
+    "t_swa_lr2e2_ak1": {"_pre": "anom_knn_1"},
+    "t_swa_lr2e2_ak5": {"_pre": "anom_knn_5"},
+    "t_swa_lr2e2_ak5n": {"_pre": "anom_knn_5_n"},
+}
+VARIANTS.update({name: ENS4_S25 | SWA_LR2E2 | change for name, change in RETRIEVAL_CHANGES.items()})
 
 
 def _robust_clip(X_train: np.ndarray):
@@ -166,11 +176,48 @@ def _piecewise_linear(X_train: np.ndarray, y_train: np.ndarray, edges: str):
     return PiecewiseLinear(16, edges).fit(X_train, y_train).transform
 
 
+def _log_knn(Z: np.ndarray, reference: np.ndarray, k: int) -> np.ndarray:
+    """Log mean squared distance to the ``k`` nearest reference rows, an exact match (the row itself) skipped."""
+    from scipy.spatial.distance import cdist
+
+    d2 = np.sort(cdist(Z, reference, "sqeuclidean"), axis=1)[:, : k + 1]
+    if d2.shape[1] <= k:
+        return np.log(d2.mean(axis=1) + 1e-6)
+    drop = np.where(d2[:, 0] < 1e-6, d2[:, 0], d2[:, k])
+    return np.log((d2.sum(axis=1) - drop) / k + 1e-6)
+
+
+def _anomaly_retrieval(X_train: np.ndarray, y_train: np.ndarray, spec: str, seed: int):
+    """Append k-NN distance columns to the labeled anomalies (and, ``_n``, to rows labeled 0); see RETRIEVAL_CHANGES."""
+    parts = spec.split("_")
+    k, with_normal = int(parts[2]), parts[-1] == "n"
+    mean, std = X_train.mean(axis=0), X_train.std(axis=0)
+    std = np.where(std > 1e-8, std, 1.0)
+    rng = np.random.RandomState(seed)
+
+    def rows(idx: np.ndarray) -> np.ndarray:
+        idx = idx if len(idx) <= 1024 else np.sort(rng.choice(idx, 1024, replace=False))
+        return (X_train[idx] - mean) / std
+
+    anomalies = rows(np.flatnonzero(y_train == 1))
+    normals = rows(np.flatnonzero(y_train == 0))
+    k_a = max(1, min(k, len(anomalies) - 1))
+
+    def apply(X: np.ndarray) -> np.ndarray:
+        Z = (X - mean) / std
+        cols = [_log_knn(Z, anomalies, k_a)] + ([_log_knn(Z, normals, k)] if with_normal else [])
+        return np.column_stack([X, *cols])
+
+    return apply
+
+
 def pre_transform(name: str, X_train: np.ndarray, seed: int, y_train: np.ndarray | None = None):
     """The input transform of variant ``name`` (identity if it names none), fitted on ``X_train``."""
     pre = VARIANTS.get(name, {}).get("_pre")
     if pre is None:
         return lambda X: X
+    if pre.startswith("anom_knn"):
+        return _anomaly_retrieval(X_train, y_train, pre, seed)
     if pre.startswith("ple_"):
         return _piecewise_linear(X_train, y_train, pre.removeprefix("ple_"))
     if pre == "power":
