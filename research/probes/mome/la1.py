@@ -62,7 +62,7 @@ VARIANTS = {
 VARIANTS.update(
     {
         name: TABLE | quick.SWA_LR2E2 | change
-        for name, change in (quick.PLE_CHANGES | quick.RETRIEVAL_CHANGES).items()
+        for name, change in (quick.PLE_CHANGES | quick.RETRIEVAL_CHANGES | quick.WEIGHT_CHANGES).items()
     }
 )
 

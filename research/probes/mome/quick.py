@@ -137,6 +137,9 @@ RETRIEVAL_CHANGES = {
     "t_swa_lr2e2_ak5n": {"_pre": "anom_knn_5_n"},
 }
 VARIANTS.update({name: ENS4_S25 | SWA_LR2E2 | change for name, change in RETRIEVAL_CHANGES.items()})
+#: The class weight's power on the tables' MoME (``t_pw*`` ran on an earlier table MoME at la = 0.1 only).
+WEIGHT_CHANGES = {"t_swa_lr2e2_pw05": {"pos_weight_power": 0.5}, "t_swa_lr2e2_pw0": {"pos_weight_power": 0.0}}
+VARIANTS.update({name: ENS4_S25 | SWA_LR2E2 | change for name, change in WEIGHT_CHANGES.items()})
 
 
 def _robust_clip(X_train: np.ndarray):
