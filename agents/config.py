@@ -185,6 +185,11 @@ BUDGETS: dict[str, Budget] = {
         gradient_steps=100,
     ),
 }
+# `tiny`'s models, data sizes and candidates with 16,384 agent steps (2 rounds x 8,192) instead of 128: an
+# SB3 agent needs steps in the tens of thousands to learn this env (the packaged yaml files' rl-zoo3
+# `n_timesteps` is 20,000), and at `tiny` none can (research/probes/value: rl_static, rl_long). The value
+# reward's policy leaderboard runs at it, so that its RL agents are measured after they could learn.
+BUDGETS["tiny_long"] = BUDGETS["tiny"].replace(name="tiny_long", steps_per_round=8192)
 
 
 def budget_fields() -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -80,8 +81,16 @@ def test_round_step_snaps_discrete_features_before_selecting():
     assert set(np.unique(step.detector.X[:, 0])) == {0.0, 1.0}
 
 
+def test_tiny_long_differs_from_tiny_only_in_agent_steps():
+    """The leaderboards compare budgets like with like: same models and candidates, more agent steps."""
+    tiny, long = dataclasses.asdict(BUDGETS["tiny"]), dataclasses.asdict(BUDGETS["tiny_long"])
+    changed = {name for name in tiny if tiny[name] != long[name]}
+    assert changed == {"name", "steps_per_round"}
+    assert long["rounds"] * long["steps_per_round"] >= 16_000
+
+
 def test_budgets_validate():
-    assert {"tiny", "small", "paper"} <= set(BUDGETS)
+    assert {"tiny", "tiny_long", "small", "paper"} <= set(BUDGETS)
     with pytest.raises(ValueError, match="top_l"):
         get_budget("tiny", top_l=1000)
     with pytest.raises(ValueError, match="unknown budget 'huge'"):
