@@ -149,6 +149,30 @@ def reward_section(reward: str, rows: Sequence[dict[str, str]]) -> list[str]:
     return [*lines, ""]
 
 
+def _protocol(rows: Sequence[dict[str, Any]]) -> str:
+    def values(column: str) -> str:
+        return "/".join(sorted({str(r.get(column) or "-") for r in rows}))
+
+    n_sets, n_seeds = len({r["dataset"] for r in rows}), len({r["seed"] for r in rows})
+    return (
+        f"budget `{values('budget')}`, deployment `{values('deploy')}`, {values('deploy_repeats')} fits per "
+        f"side, {n_sets} datasets x {n_seeds} seeds"
+    )
+
+
+def protocol_line(by_reward: dict[str, list[dict[str, Any]]]) -> str:
+    """What each reward's rows were measured under; "the same for every reward" only when it is.
+
+    Budget, deployment, fits per side and the datasets x seeds, read off the rows (see each folder's
+    ``policies_summary.md`` for the rest), so a comparison across rewards says when it is not like with like.
+    """
+    protocols = {reward: _protocol(rows) for reward, rows in by_reward.items()}
+    if len(set(protocols.values())) == 1:
+        return f"- The same protocol for every reward: {next(iter(protocols.values()))}."
+    each = "; ".join(f"`{reward}`: {protocol}" for reward, protocol in protocols.items())
+    return f"- **The rewards' rows were measured under different protocols**: {each}."
+
+
 def write_rewards_summary(rows: Sequence[dict[str, str]], out: str | Path, *, command: str) -> Path:
     """Writes ``rewards_summary.md`` (one section per reward) under ``out``; returns its path."""
     by_reward: dict[str, list[dict[str, Any]]] = {}
@@ -161,10 +185,10 @@ def write_rewards_summary(rows: Sequence[dict[str, str]], out: str | Path, *, co
         f"- Command: `{command}`",
         f"- Commit: `{git_commit()}`",
         f"- Generated: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
-        "- Same deployment, repeats, datasets and seeds for every reward (see each folder's "
-        "`policies_summary.md`). CIs: stratified bootstrap over datasets x seeds, "
-        f"{rl_stats.DEFAULT_REPS} replicates. `auc_gain`: deployment minus the no-augmentation control, "
-        "test split; `final_reward`: the run's own reward, so rewards are not comparable with each other.",
+        protocol_line(by_reward),
+        f"- CIs: stratified bootstrap over datasets x seeds, {rl_stats.DEFAULT_REPS} replicates. `auc_gain`: "
+        "deployment minus the no-augmentation control, test split; `final_reward`: the run's own reward, so "
+        "rewards are not comparable with each other.",
         "",
     ]
     for reward, mine in by_reward.items():

@@ -9,7 +9,7 @@ from benchmarks import policies, rewards_report
 from benchmarks.common import ResultStore
 
 
-def _write(path, env_kwargs: str, tracks: bool) -> None:
+def _write(path, env_kwargs: str, tracks: bool, budget: str = "tiny") -> None:
     """A leaderboard CSV whose reward tracks (or runs against) the AUC gain within each dataset."""
     rng = np.random.default_rng(1)
     store = ResultStore(path, policies.COLUMNS, policies.KEY_COLUMNS)
@@ -20,7 +20,7 @@ def _write(path, env_kwargs: str, tracks: bool) -> None:
                 reward = 0.5 + (5 if tracks else -5) * gain
                 row = dict.fromkeys(policies.COLUMNS, "")
                 row |= {
-                    "dataset": dataset, "algo": algo, "la": "0.1", "seed": str(seed), "budget": "tiny",
+                    "dataset": dataset, "algo": algo, "la": "0.1", "seed": str(seed), "budget": budget,
                     "status": "ok", "final_reward": f"{reward:.6f}", "auc_gain": f"{gain:.6f}",
                     "auc_roc": "0.9", "control_auc_roc": "0.9", "env_kwargs": env_kwargs, "deploy": "mome",
                     "n_train": "100", "n_test": "40", "n_features": "8", "commit": "abc",
@@ -44,6 +44,17 @@ def test_one_section_per_reward_with_its_own_verdicts(tmp_path):
     assert rho[0] < -0.5 < 0.5 < rho[1]
     assert "Yes: `ppo`" in paper and "Yes: `ppo`" in value
     assert "Bonferroni over the 2 RL agents" in paper and "]: above 0)" in paper
+    assert "The same protocol for every reward: budget `tiny`, deployment `mome`" in text
+
+
+def test_a_protocol_that_differs_between_rewards_is_said(tmp_path):
+    _write(tmp_path / "paper.csv", "", tracks=False)
+    _write(tmp_path / "value.csv", '{"reward_weights": "value:1"}', tracks=True, budget="tiny_long")
+    rewards_report.main([str(tmp_path / "paper.csv"), str(tmp_path / "value.csv"), "--out", str(tmp_path)])
+    lines = (tmp_path / rewards_report.SUMMARY_FILE).read_text().splitlines()
+    line = next(x for x in lines if x.startswith(("- The same protocol", "- **The rewards' rows")))
+    assert "different protocols" in line
+    assert "budget `tiny`," in line and "budget `tiny_long`," in line
 
 
 def test_rl_beats_random_counts_only_rl_agents_and_pays_for_asking_each(monkeypatch):
