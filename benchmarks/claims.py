@@ -296,8 +296,9 @@ def value_reward_checks(rows: Rows) -> list[Check]:
     if found is None:
         return _missing(table, VALUE_REWARD_CLAIMS)
     rho, p, n = found
+    budgets = "/".join(sorted({r.get("budget") or "-" for r in rows if r.get("status") == "ok"}))
     values: list[tuple[str, bool | None]] = [
-        (f"ρ = {rho:.2f}, p = {p:.2g} ({n} cells)", rho >= 0.3 and p < 0.05)
+        (f"ρ = {rho:.2f}, p = {p:.2g} ({n} cells, budget `{budgets}`)", rho >= 0.3 and p < 0.05)
     ]
     rewards = {a: policies_report.reward_gain(rows, a) for a in RL_ALGOS}
     rewards = {a: found for a, found in rewards.items() if found is not None}

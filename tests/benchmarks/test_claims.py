@@ -230,10 +230,12 @@ def test_value_reward_claims_follow_the_rows():
                 gain = lift + 0.01 * rng.normal()
                 rows.append(
                     {"dataset": dataset, "algo": algo, "la": "0.1", "n_labeled": "", "seed": str(seed),
-                     "status": "ok", "final_reward": str(0.5 + 5 * gain), "auc_gain": str(gain)}
+                     "status": "ok", "final_reward": str(0.5 + 5 * gain), "auc_gain": str(gain),
+                     "budget": "tiny_long"}
                 )  # fmt: skip
     found = claims.value_reward_checks(rows)
     assert [c.verdict for c in found] == ["met", "met", "met"]
+    assert "budget `tiny_long`" in found[0].measured
     flipped = [r | {"final_reward": str(0.5 - 5 * float(r["auc_gain"]))} for r in rows]
     assert [c.verdict for c in claims.value_reward_checks(flipped)] == ["not met", "not met", "met"]
 
