@@ -155,8 +155,8 @@ def _protocol(rows: Sequence[dict[str, Any]]) -> str:
 
     n_sets, n_seeds = len({r["dataset"] for r in rows}), len({r["seed"] for r in rows})
     return (
-        f"budget `{values('budget')}`, deployment `{values('deploy')}`, {values('deploy_repeats')} fits per "
-        f"side, {n_sets} datasets x {n_seeds} seeds"
+        f"budget `{values('budget')}`, deployment `{values('deploy')}`, fits per side: "
+        f"{values('deploy_repeats')}, {n_sets} datasets x {n_seeds} seeds"
     )
 
 
