@@ -27,7 +27,7 @@ from sklearn.preprocessing import PowerTransformer, QuantileTransformer, Standar
 from sklearn.tree import DecisionTreeClassifier
 
 from hydra_env.datasets import load_split
-from research.probes.mome.quick import DD
+from research.probes.mome.data import DD
 
 
 class PiecewiseLinear(TransformerMixin, BaseEstimator):

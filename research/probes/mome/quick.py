@@ -21,8 +21,8 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from hydra_env.datasets import adbench_split, load
+from research.probes.mome.data import DD  # re-exported: the other probes import it from here
 
-DD = "/work/shared/datasets/adbench/Classical"
 OUT = Path(__file__).resolve().parent / "results"
 DATASETS = (
     "4_breastw", "6_cardio", "12_fault", "23_mammography",
