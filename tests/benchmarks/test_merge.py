@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks import adbench, merge, unseen
+from benchmarks import adbench, merge, policies, unseen
 from benchmarks.common import ResultStore
 
 
@@ -96,3 +96,43 @@ def test_swift_hydra_bench_merge_reaches_it(tmp_path, committed, capsys):
     fresh = _write(tmp_path / "fresh" / "adbench_results.csv", [_row("c", 1, 0.7)])
     assert cli.main(["bench", "merge", str(committed), str(fresh), "--check"]) == 0
     assert "1 AUC-ROC equal" in capsys.readouterr().out
+
+
+def _policy_row(dataset: str, seed: int, gain: float, algo: str = "ppo", deploy: str = "mome") -> dict:
+    return {
+        "dataset": dataset, "algo": algo, "la": 0.1, "seed": seed, "budget": "tiny_long", "status": "ok",
+        "auc_roc": 0.9, "control_auc_roc": 0.9, "auc_gain": gain, "deploy": deploy, "synthetic_gate": False,
+        "env_kwargs": "{}", "deploy_repeats": 20, "n_train": 70, "n_test": 30, "n_features": 4, "commit": "aaa",
+    }  # fmt: skip
+
+
+def test_policy_leaderboard_rows_merge_by_algo_on_auc_gain(tmp_path):
+    committed = _write(tmp_path / "c" / "policies_results.csv", [_policy_row("a", 1, 0.5)], layout=policies)
+    fresh = _write(
+        tmp_path / "f" / "policies_results.csv",
+        [_policy_row("a", 1, 0.25) | {"commit": "bbb"}, _policy_row("a", 1, 0.1, algo="random")],
+        layout=policies,
+    )
+
+    report = merge.merge(committed, [fresh])
+
+    assert report.splitlines() == [
+        "ppo: 1 cells compared, 0 auc_gain equal, 0 new",
+        "  dataset=a la=0.1 seed=1 budget=tiny_long: 0.5 -> 0.25 (-0.25 points; old row written at aaa)",
+        "random: 0 cells compared, 0 auc_gain equal, 1 new",
+    ]
+    rows = ResultStore(committed, policies.COLUMNS, policies.KEY_COLUMNS).rows.values()
+    assert sorted((r["algo"], r["auc_gain"]) for r in rows) == [("ppo", "0.25"), ("random", "0.1")]
+
+
+def test_policy_rows_run_with_other_options_are_refused_by_name(tmp_path):
+    committed = _write(tmp_path / "c" / "policies_results.csv", [_policy_row("a", 1, 0.5)], layout=policies)
+    fresh = _write(
+        tmp_path / "f" / "policies_results.csv",
+        [_policy_row("b", 1, 0.5, deploy="catboost")],
+        layout=policies,
+    )
+    before = committed.read_bytes()
+    with pytest.raises(ValueError, match="run with deploy=mome; the fresh row .* has deploy=catboost"):
+        merge.merge(committed, [fresh])
+    assert committed.read_bytes() == before
