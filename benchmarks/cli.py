@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from importlib.metadata import PackageNotFoundError, version
 
 # subcommand -> module exposing main(argv) -> int (each module owns its parser)
 _COMMANDS = {
@@ -52,6 +53,14 @@ def _delegate(module_name: str, argv: list[str], prog: str) -> int:
         sys.argv[0] = program
 
 
+def package_version() -> str:
+    """The installed distribution's version (``unknown`` when the package runs from an uninstalled tree)."""
+    try:
+        return version("swift-hydra")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``swift-hydra`` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -67,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         choices=[*_COMMANDS, "bench"],
         help="what to run (default: train on the embedded dataset)",
     )
-    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
+    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
         # `swift-hydra` alone or `swift-hydra --dataset x` means `swift-hydra train ...`.
         argv = ["train", *argv]
     args, rest = parser.parse_known_args(argv[:1])
