@@ -23,12 +23,9 @@ import dataclasses
 import inspect
 import re
 import shlex
-import signal
 import sys
 import types
 import typing
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -340,47 +337,24 @@ def run(args: argparse.Namespace) -> int:
     return _run_and_report(config, run_dir, args.resume is not None, prepared)
 
 
-class Terminated(BaseException):
-    """SIGTERM arrived (``kill``, a batch scheduler's time limit); raised where the run is, as Ctrl-C's
-    ``KeyboardInterrupt`` is, so that the same clean-up runs and the run stays resumable."""
-
-
-@contextmanager
-def sigterm_raises() -> Iterator[None]:
-    """Within the block SIGTERM raises :class:`Terminated` instead of ending the process unannounced."""
-
-    def _raise(signum: int, frame: Any) -> None:
-        raise Terminated
-
-    try:
-        previous = signal.signal(signal.SIGTERM, _raise)
-    except ValueError:  # not the main thread: leave the process's handling as it is
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def _run_and_report(config: TrainConfig, run_dir: Path, resume: bool, prepared: Any) -> int:
     """The run itself; a refused run folder, Ctrl-C or SIGTERM is one line, not a traceback."""
     from agents.experiment import RunDirError, is_run_dir
     from agents.experiment import run as run_experiment
+    from agents.interrupt import STOPS, exit_code, sigterm_raises
 
     try:
         with sigterm_raises():
             summary = run_experiment(config, run_dir, resume=resume, prepared=prepared)
     except RunDirError as err:
         return _fail(str(err))
-    except (KeyboardInterrupt, Terminated) as err:
+    except STOPS as stop:
         if is_run_dir(run_dir):
             where = f"continue it with: swift-hydra train --resume {shlex.quote(str(run_dir))}"
         else:
             where = "it had not started, so there is nothing to resume"
         print(f"{PROG}: interrupted; {where}", file=sys.stderr)
-        # CatBoost turns a SIGTERM during its fit into KeyboardInterrupt, so 130 can mean either signal.
-        return 128 + (signal.SIGTERM if isinstance(err, Terminated) else signal.SIGINT)
+        return exit_code(stop)
     print_summary(summary)
     return 0
 

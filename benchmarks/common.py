@@ -40,6 +40,7 @@ from benchmarks.runner_inputs import (  # noqa: F401  (re-exported: the runners 
     git_commit,
     invoked_as,
     normalise_name,
+    report_stop,
     resolve_datasets,
     runner_main,
 )

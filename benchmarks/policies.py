@@ -73,6 +73,7 @@ from benchmarks.common import (
     git_commit,
     invoked_as,
     record_command,
+    report_stop,
     torch_threads,
 )
 from benchmarks.policies_report import (  # noqa: F401  (re-exported: the leaderboard's report lives there)
@@ -460,10 +461,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     args.command = " ".join([prog, *map(shlex.quote, argv)])
+    from agents.interrupt import STOPS, sigterm_raises
+
     try:
-        path = run(args)
+        with sigterm_raises():
+            path = run(args)
     except (ValueError, ImportError, FileNotFoundError) as err:
         parser.exit(2, f"{parser.prog}: error: {err}\n")
+    except STOPS as stop:
+        return report_stop(prog, args, stop)
     print(f"leaderboard: {path}")
     return 0
 

@@ -112,6 +112,24 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParse
     return parser
 
 
+def report_stop(prog: str, args: argparse.Namespace, stop: BaseException) -> int:
+    """One line for a run that Ctrl-C or SIGTERM stopped; returns its exit code (130 or 143).
+
+    Every finished cell is already in the results file (each is written atomically as it ends), so the
+    same command continues where the run stopped; with ``--recompute`` it would start over.
+    """
+    from agents.interrupt import exit_code
+
+    again = (
+        "the same command without --recompute" if getattr(args, "recompute", False) else "the same command"
+    )
+    print(
+        f"{prog}: interrupted; the finished cells are saved in {args.out}; run {again} to continue",
+        file=sys.stderr,
+    )
+    return exit_code(stop)
+
+
 def fail(parser: argparse.ArgumentParser, err: BaseException) -> NoReturn:
     """Exit with code 2 and one line naming the bad input, as argparse does for a bad option."""
     message = str(err).replace("\n", " ")
@@ -133,15 +151,23 @@ def runner_main(
     run: Callable[[argparse.Namespace, Any], Any],
     argv: list[str] | None = None,
 ) -> int:
-    """``main`` of a cell runner (adbench, unseen): parse, build the cells, run; bad options exit 2."""
+    """``main`` of a cell runner (adbench, unseen): parse, build the cells, run; bad options exit 2, and
+    Ctrl-C or SIGTERM one line (:func:`report_stop`)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     prog = invoked_as(module)
     parser = add_arguments(argparse.ArgumentParser(prog=prog, description=description))
     args = parser.parse_args(argv)
     args.command = " ".join([prog, *map(shlex.quote, argv)])
+    from agents.interrupt import STOPS, sigterm_raises
+
     try:
         cells = make_cells(args)
     except (ValueError, FileNotFoundError) as err:
         fail(parser, err)
-    print(f"summary: {run(args, cells)}")
+    try:
+        with sigterm_raises():
+            summary = run(args, cells)
+    except STOPS as stop:
+        return report_stop(prog, args, stop)
+    print(f"summary: {summary}")
     return 0

@@ -36,6 +36,7 @@ from benchmarks.common import (
     comma_list,
     git_commit,
     record_command,
+    report_stop,
     resolve_datasets,
 )
 
@@ -430,10 +431,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     args.command = " ".join([parser.prog, *map(shlex.quote, argv)])
+    from agents.interrupt import STOPS, sigterm_raises
+
     try:
-        path = run(args)
+        with sigterm_raises():
+            path = run(args)
     except (ValueError, ImportError, FileNotFoundError) as err:
         parser.exit(2, f"{parser.prog}: error: {err}\n")
+    except STOPS as stop:
+        return report_stop(parser.prog, args, stop)
     ok = failed = 0
     for row in ResultStore(path, COLUMNS, KEY_COLUMNS).rows.values():
         ok, failed = ok + (row["status"] == "ok"), failed + (row["status"] == "failed")
