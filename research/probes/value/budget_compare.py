@@ -38,7 +38,7 @@ def main(before_path: str, after_path: str) -> None:
     b_name, a_name = before.budget.iloc[0], after.budget.iloc[0]
     print(f"# One leaderboard at `{b_name}` and `{a_name}`\n")
     print(f"- `{b_name}`: `{before_path}`; `{a_name}`: `{after_path}`.")
-    kwargs = [sorted(map(str, f.env_kwargs.fillna("{}").unique())) for f in (before, after)]
+    kwargs = [sorted(map(str, f.env_kwargs.astype(object).fillna("{}").unique())) for f in (before, after)]
     repeats = [sorted(int(r) for r in f.deploy_repeats.unique()) for f in (before, after)]
     print(f"- env_kwargs: {kwargs[0]} and {kwargs[1]}; deployment fits per side: {repeats[0]} and {repeats[1]}; "
           "`auc_gain` in AUC points.\n")  # fmt: skip
