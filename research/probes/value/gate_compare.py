@@ -34,6 +34,13 @@ def main() -> None:
         print(
             f"| {dataset} | {algo} | {len(on)} | {off.mean():+.2f} | {on.mean():+.2f} | {mean_ci([on - off]).format()} |"
         )
+    for algo, cells in gated.groupby(level="algo"):  # seeds resampled within each set
+        sets = [c for _, c in cells.groupby(level="dataset")]
+        change = mean_ci([100 * (c.auc_gain - ungated.loc[c.index, "auc_gain"]).to_numpy() for c in sets])
+        off, on = 100 * ungated.loc[cells.index, "auc_gain"].mean(), 100 * cells.auc_gain.mean()
+        print(
+            f"| all {len(sets)} sets | {algo} | {len(cells)} | {off:+.2f} | {on:+.2f} | {change.format()} |"
+        )
 
 
 if __name__ == "__main__":
