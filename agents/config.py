@@ -265,6 +265,12 @@ class LoopOptions:
             (:class:`agents.reference_score.ReferenceClassifier`); the booster learns from the labeled
             anomalies how much to trust it. Off by default: on the full tables it lifts anomaly kinds
             never labeled and costs ADBench AUC (see the README). MoME has no score columns and ignores it.
+        synthetic_blend: In (0, 1]: the deployed detector is a :class:`detectors.blend.LogOddsBlend`,
+            the fit without synthetic rows and the fit with them (the kept rows that joined and the
+            exposure rows) with their log-odds averaged at this weight on the latter; the exposure rows
+            then skip their gate (the blend is their hedge) and the gates judge the kept rows only.
+            0 (default): the fit with them is deployed alone. Chosen at 0.5 for ``swift_hydra_value``
+            on a validation protocol (``research/probes/exposure_blend``).
         env_kwargs: Extra :class:`hydra_env.EnvConfig` fields (``reward_weights``, ``action_scale``...);
             not those in :data:`RUN_OWNED_ENV_FIELDS`, which the run sets itself.
     """
@@ -277,6 +283,7 @@ class LoopOptions:
     exposure_weight: float = 0.0
     exposure_gate: bool = True
     reference_column: bool = False
+    synthetic_blend: float = 0.0
     env_kwargs: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -295,6 +302,8 @@ class LoopOptions:
             raise ValueError(f"synthetic_weight must be a finite number >= 0, got {self.synthetic_weight}")
         if not (np.isfinite(self.exposure_weight) and self.exposure_weight >= 0):
             raise ValueError(f"exposure_weight must be a finite number >= 0, got {self.exposure_weight}")
+        if not 0.0 <= self.synthetic_blend <= 1.0:
+            raise ValueError(f"synthetic_blend must lie in [0, 1], got {self.synthetic_blend}")
         if not 0.0 <= self.min_novelty <= 1.0:
             raise ValueError(f"min_novelty must lie in [0, 1], got {self.min_novelty}")
         owned = sorted(set(self.env_kwargs) & set(RUN_OWNED_ENV_FIELDS))

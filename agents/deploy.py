@@ -140,6 +140,7 @@ def fit_deployment(
     exposure: np.ndarray | None = None,
     exposure_weight: float = 0.0,
     reference_column: bool = False,
+    blend: float = 0.0,
     device: str = "cpu",
 ) -> Any:
     """Fits deployment detector ``name`` on the training split plus synthetic anomalies (label 1).
@@ -149,7 +150,9 @@ def fit_deployment(
     ``exposure_weight`` is 0). With neither, and no ``reference_column``, this is the no-augmentation
     control. Boosters fit their label-free score columns without the exposure rows; with
     ``reference_column`` they gain the column of :class:`agents.reference_score.ReferenceClassifier` (a
-    detector without a ``reference`` parameter, MoME, is fitted without it).
+    detector without a ``reference`` parameter, MoME, is fitted without it). With ``blend`` > 0 and
+    synthetic rows to add, the result is a :class:`detectors.blend.LogOddsBlend` of the fit without
+    them and the fit with them, at weight ``blend`` on the latter (``LoopOptions.synthetic_blend``).
     """
     from hydra_env.rounds import stack_training_set
 
@@ -164,13 +167,19 @@ def fit_deployment(
     )
     X, y = stack_training_set(X_train, y_train, np.concatenate([kept, exposure]).astype(np.float64))
     params = inspect.signature(detector.fit).parameters
-    if len(kept) + len(exposure) == 0 or "sample_weight" not in params:
-        return detector.fit(X, y)  # a family without per-row weights sees each synthetic row once
-    weights = synthetic_weights(y_train, len(kept), synthetic_weight, len(exposure), exposure_weight)
-    if len(exposure) and "scorer_mask" in params:
-        mask = np.arange(len(y)) < len(y) - len(exposure)
-        return detector.fit(X, y, sample_weight=weights, scorer_mask=mask)
-    return detector.fit(X, y, sample_weight=weights)
+    fit_kwargs: dict[str, Any] = {}
+    if len(kept) + len(exposure) and "sample_weight" in params:  # else each synthetic row counts once
+        fit_kwargs["sample_weight"] = synthetic_weights(
+            y_train, len(kept), synthetic_weight, len(exposure), exposure_weight
+        )
+        if len(exposure) and "scorer_mask" in params:
+            fit_kwargs["scorer_mask"] = np.arange(len(y)) < len(y) - len(exposure)
+    if blend and len(kept) + len(exposure):
+        from detectors.blend import LogOddsBlend
+
+        synthetic = np.arange(len(y)) >= len(y_train)
+        return LogOddsBlend(detector, weight=blend).fit(X, y, synthetic_mask=synthetic, **fit_kwargs)
+    return detector.fit(X, y, **fit_kwargs)
 
 
 def choose_synthetic_weight(

@@ -51,13 +51,14 @@ def gated_exposure_rows(
     """The rows a deployment fit with ``options`` adds, and the gate's record.
 
     With ``options.exposure_gate`` the rows join only if :func:`choose_exposure_weight` says they
-    help on held-out anomaly groups (else ``(0, d)``). The record holds ``exposure_weight_used`` and
+    help on held-out anomaly groups (else ``(0, d)``); a blended deployment
+    (``options.synthetic_blend`` > 0) takes them without the gate. The record holds ``exposure_weight_used`` and
     the gate's out-of-fold AUCs (None when it did not run or had too few labeled anomalies).
     """
     rows = exposure_rows(options, X_train, y_train, seed)
     weight = float(options.exposure_weight)
     evidence: dict[str, float | None] = {"exposure_auc_without": None, "exposure_auc_with": None}
-    if len(rows) and options.exposure_gate:
+    if len(rows) and options.exposure_gate and not options.synthetic_blend:
         weight, evidence = choose_exposure_weight(X_train, y_train, weight, seed)
     if not weight:
         rows = rows[:0]

@@ -300,11 +300,14 @@ class _LoopRun:
         detector = fit_deployment(
             self.options.deploy, X_train, y_train, state.kept_X, budget=self.budget, seed=self.seed,
             synthetic_weight=weight, exposure=exposure, exposure_weight=self.options.exposure_weight,
-            reference_column=self.options.reference_column, device=self.device,
+            reference_column=self.options.reference_column, blend=self.options.synthetic_blend,
+            device=self.device,
         )  # fmt: skip
+        fitted = getattr(detector, "augmented_", detector)  # a LogOddsBlend: its fit with the rows
         record = {
             "synthetic_weight_used": weight, **evidence, **exposure_gate,
-            "reference_column_used": getattr(detector, "reference", None) is not None,
+            "reference_column_used": getattr(fitted, "reference", None) is not None,
+            "synthetic_blend_used": float(getattr(detector, "weight", 0.0)),
         }  # fmt: skip
         return LoopResult(
             detector, state.detector, state.vae, policy, state.kept_X, state.kept_reward, state.kept_round,
@@ -322,10 +325,12 @@ class _LoopRun:
         from agents.exposure import exposure_rows
         from agents.value_gate import choose_weights_by_value
 
+        blended = bool(self.options.synthetic_blend)  # the exposure rows skip the gate: the blend hedges them
         weight, exposure_weight, evidence = choose_weights_by_value(
             X_train, y_train, state.kept_X, synthetic_weight=weight,
-            exposure_weight=self.options.exposure_weight, seed=self.seed,
+            exposure_weight=0.0 if blended else self.options.exposure_weight, seed=self.seed,
         )  # fmt: skip
+        exposure_weight = self.options.exposure_weight if blended else exposure_weight
         exposure = exposure_rows(self.options, X_train, y_train, self.seed)
         exposure = exposure if exposure_weight else exposure[:0]
         return weight, exposure, {**evidence, "exposure_weight_used": exposure_weight}

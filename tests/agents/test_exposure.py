@@ -223,3 +223,35 @@ def test_the_loop_deploys_exposure_rows_only_when_the_gate_accepts(monkeypatch, 
         options=LoopOptions(deploy="lightgbm", exposure_weight=1.0),
     )  # fmt: skip
     assert detector.exposure_anomalies_.shape == ((EXPOSURE_ROWS if accepted else 0), split.X_train.shape[1])
+
+
+def test_a_blended_deployment_takes_the_exposure_rows_without_their_gate(monkeypatch):
+    import agents.exposure as exposure
+
+    def gate_must_not_run(*args, **kwargs):
+        raise AssertionError("a blended deployment hedges the exposure rows instead of gating them")
+
+    monkeypatch.setattr(exposure, "choose_exposure_weight", gate_must_not_run)
+    X, y = _rows()
+    rows, record = gated_exposure_rows(LoopOptions(exposure_weight=0.5, synthetic_blend=0.5), X, y, seed=1)
+    assert len(rows) == EXPOSURE_ROWS and record["exposure_weight_used"] == 0.5
+
+
+def test_fit_deployment_blends_only_when_there_are_synthetic_rows():
+    from detectors.blend import LogOddsBlend
+
+    X, y = _rows()
+    rows = exposure_rows(LoopOptions(exposure_weight=1.0), X, y, seed=1)
+    blended = fit_deployment(
+        "lightgbm", X, y, X[:0], budget=None, seed=1, exposure=rows, exposure_weight=1.0, blend=0.5
+    )
+    plain = fit_deployment("lightgbm", X, y, X[:0], budget=None, seed=1, blend=0.5)
+    assert isinstance(blended, LogOddsBlend) and blended.augmented_ is not blended.base_
+    assert not isinstance(plain, LogOddsBlend)  # nothing to hedge: the control's own fit
+    np.testing.assert_array_equal(blended.base_.decision_function(X), plain.decision_function(X))
+
+
+@pytest.mark.parametrize("blend", [-0.1, 1.5, float("nan")])
+def test_synthetic_blend_outside_zero_one_is_named(blend):
+    with pytest.raises(ValueError, match="synthetic_blend must lie in"):
+        LoopOptions(synthetic_blend=blend)

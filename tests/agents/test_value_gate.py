@@ -325,3 +325,42 @@ def test_exposure_rows_join_on_weaker_evidence_than_kept_rows(monkeypatch):
         X, y, np.ones((3, 2)), synthetic_weight=0.7, exposure_weight=0.4, seed=0
     )
     assert (weight, exposure_weight) == (0.0, 0.4)
+
+
+@pytest.mark.parametrize("kept_pays", [True, False])
+def test_a_blended_value_loop_judges_the_kept_rows_alone_and_hedges_the_exposure_rows(monkeypatch, kept_pays):
+    import agents.exposure as exposure
+    import agents.value_gate as value_gate
+    from agents.config import LoopOptions
+    from agents.deploy import fit_deployment
+    from agents.loop import fit_swift_hydra
+    from detectors.blend import LogOddsBlend
+    from hydra_env import datasets
+
+    calls = []
+
+    def fake_gate(X, y, kept, *, synthetic_weight, exposure_weight, seed):
+        calls.append(exposure_weight)
+        return (
+            synthetic_weight * kept_pays,
+            exposure_weight,
+            {"value_auc_without": 0.7, "value_auc_with": 0.8},
+        )
+
+    monkeypatch.setattr(value_gate, "choose_weights_by_value", fake_gate)
+    split = datasets.adbench_split(*datasets.load("wine"), la=1.0, seed=1)
+    options = LoopOptions(deploy="lightgbm", value_gate=True, exposure_weight=1.0, synthetic_blend=0.5)
+    detector = fit_swift_hydra(
+        split.X_train, split.y_train, algo="random", budget="tiny", seed=1, options=options
+    )
+    assert calls == [0.0]  # the gate is not asked about the exposure rows: they always join, hedged
+    assert isinstance(detector, LogOddsBlend) and detector.weight == 0.5
+    assert detector.exposure_anomalies_.shape == (exposure.EXPOSURE_ROWS, split.X_train.shape[1])
+    assert detector.synthetic_weight_used_ == (options.synthetic_weight if kept_pays else 0.0)
+    # The blend's fit without synthetic rows is the paired control's fit.
+    control = fit_deployment(
+        "lightgbm", split.X_train, split.y_train, split.X_train[:0], budget="tiny", seed=1
+    )
+    np.testing.assert_array_equal(
+        detector.base_.decision_function(split.X_test), control.decision_function(split.X_test)
+    )

@@ -10,6 +10,7 @@ from sklearn.utils.estimator_checks import check_estimator, parametrize_with_che
 
 from detectors import MambaDetector, MambaMoEDetector
 from detectors.adapters import PyODAdapter, SupervisedAdapter
+from detectors.blend import LogOddsBlend
 from detectors.boosted import BoostedDetector
 from detectors.devnet import DevNet
 
@@ -24,6 +25,7 @@ ESTIMATORS = [
 if importlib.util.find_spec("lightgbm") is not None:
     ESTIMATORS.append(SupervisedAdapter("lightgbm", n_estimators=5, n_jobs=1))
     ESTIMATORS.append(BoostedDetector("lightgbm", unsupervised=("ecod", "knn")))
+    ESTIMATORS.append(LogOddsBlend(BoostedDetector("lightgbm", unsupervised=("ecod",), n_jobs=1), weight=0.5))
 
 
 def expected_failures(estimator) -> dict[str, str]:
