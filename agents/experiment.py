@@ -299,7 +299,10 @@ def _summary(
         else 0,
         "synthetic_gate_margin": _gate_margin(options),
         # None for a family without score columns (MoME); [] when the few-labels rule left them out.
-        "deploy_score_columns": getattr(result.detector, "score_columns_", None),
+        # A blended deployment (LoopOptions.synthetic_blend) reports its fit with the synthetic rows.
+        "deploy_score_columns": getattr(
+            getattr(result.detector, "augmented_", result.detector), "score_columns_", None
+        ),
         "n_exposure_rows": 0 if result.exposure is None else int(len(result.exposure)),
         "deploy": options.deploy,
         "deploy_gate": result.deploy_gate,
