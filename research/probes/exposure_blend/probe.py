@@ -11,10 +11,7 @@ row: the mean probability, the mean log-odds, and the mean of each score's empir
 training rows (a rank blend), at weights 0.25 / 0.5 / 0.75 on the exposure booster.
 """
 
-import json
-import os
 import sys
-import time
 
 import numpy as np
 import torch
@@ -26,8 +23,8 @@ from sklearn.metrics import roc_auc_score  # noqa: E402
 from agents.deploy import synthetic_weights  # noqa: E402
 from agents.exposure import perturbed_normals  # noqa: E402
 from detectors.boosted import BoostedDetector  # noqa: E402
-
 from research.probes.perturbation.probe import cells, split  # noqa: E402
+from research.probes.shards import run_shards  # noqa: E402
 
 WEIGHTS = (0.25, 0.5, 0.75)
 
@@ -62,24 +59,16 @@ def blends(ctrl, expo):
     return out
 
 
+def measure(cell) -> dict:
+    X, y, Xt, yt = split(*cell)
+    seed = cell[3]
+    rows = perturbed_normals(X, y, n_rows=96, seed=seed)
+    scores = blends(fit_scores(X, y, Xt, X[:0], seed), fit_scores(X, y, Xt, rows, seed))
+    return {"auc": {k: roc_auc_score(yt, v) for k, v in scores.items()}}
+
+
 def main():
-    shard, n_shards, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-    done = set()
-    if os.path.exists(out):
-        done = {tuple(json.loads(line)["cell"]) for line in open(out)}
-    for i, cell in enumerate(cells()):
-        if i % n_shards != shard or tuple(cell) in done:
-            continue
-        t0 = time.time()
-        X, y, Xt, yt = split(*cell)
-        seed = cell[3]
-        rows = perturbed_normals(X, y, n_rows=96, seed=seed)
-        scores = blends(fit_scores(X, y, Xt, X[:0], seed), fit_scores(X, y, Xt, rows, seed))
-        auc = {k: roc_auc_score(yt, v) for k, v in scores.items()}
-        rec = {"cell": list(cell), "auc": auc, "s": round(time.time() - t0, 1)}
-        with open(out, "a") as f:
-            f.write(json.dumps(rec) + "\n")
-        print(cell, {k: round(100 * v, 2) for k, v in auc.items()}, rec["s"], flush=True)
+    run_shards(cells(), measure, sys.argv)
 
 
 if __name__ == "__main__":

@@ -10,10 +10,7 @@ seeds 1-2; adbench: its 8 quick sets x seeds 1-2; la = 0.1). The rows are the pa
 ``agents.deploy.synthetic_weights``); ``n96_w1`` is what ``swift_hydra_exposure`` adds today.
 """
 
-import json
-import os
 import sys
-import time
 
 import numpy as np
 import torch
@@ -24,8 +21,8 @@ from sklearn.metrics import roc_auc_score  # noqa: E402
 from agents.deploy import synthetic_weights  # noqa: E402
 from agents.exposure import perturbed_normals  # noqa: E402
 from detectors.boosted import BoostedDetector  # noqa: E402
-
 from research.probes.perturbation.probe import cells, split  # noqa: E402
+from research.probes.shards import run_shards  # noqa: E402
 
 VARIANTS = [(96, 1.0), (384, 1.0), (96, 2.0), (384, 2.0), (384, 4.0)]
 
@@ -42,25 +39,18 @@ def fit_auc(X, y, Xt, yt, rows, weight, seed):
     return roc_auc_score(yt, booster.predict_proba(det.widen(Xt))[:, 1])
 
 
+def measure(cell) -> dict:
+    X, y, Xt, yt = split(*cell)
+    seed = cell[3]
+    auc = {"ctrl": fit_auc(X, y, Xt, yt, X[:0], 0.0, seed)}
+    for n_rows, weight in VARIANTS:
+        rows = perturbed_normals(X, y, n_rows=n_rows, seed=seed)
+        auc[f"n{n_rows}_w{weight:g}"] = fit_auc(X, y, Xt, yt, rows, weight, seed)
+    return {"auc": auc}
+
+
 def main():
-    shard, n_shards, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-    done = set()
-    if os.path.exists(out):
-        done = {tuple(json.loads(line)["cell"]) for line in open(out)}
-    for i, cell in enumerate(cells()):
-        if i % n_shards != shard or tuple(cell) in done:
-            continue
-        t0 = time.time()
-        X, y, Xt, yt = split(*cell)
-        seed = cell[3]
-        auc = {"ctrl": fit_auc(X, y, Xt, yt, X[:0], 0.0, seed)}
-        for n_rows, weight in VARIANTS:
-            rows = perturbed_normals(X, y, n_rows=n_rows, seed=seed)
-            auc[f"n{n_rows}_w{weight:g}"] = fit_auc(X, y, Xt, yt, rows, weight, seed)
-        rec = {"cell": list(cell), "auc": auc, "s": round(time.time() - t0, 1)}
-        with open(out, "a") as f:
-            f.write(json.dumps(rec) + "\n")
-        print(cell, {k: round(100 * v, 2) for k, v in auc.items()}, rec["s"], flush=True)
+    run_shards(cells(), measure, sys.argv)
 
 
 if __name__ == "__main__":

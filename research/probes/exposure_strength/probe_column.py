@@ -12,10 +12,7 @@ score column beside IForest, ECOD and k-NN. No synthetic row is labeled anomalou
 from the labeled anomalies how much to trust the column. ``refcol``: that detector; ctrl is step 1's.
 """
 
-import json
-import os
 import sys
-import time
 
 import numpy as np
 import torch
@@ -26,8 +23,8 @@ from sklearn.model_selection import KFold  # noqa: E402
 
 from agents.exposure import perturbed_normals  # noqa: E402
 from detectors.boosted import BoostedDetector  # noqa: E402
-
 from research.probes.perturbation.probe import cells, split  # noqa: E402
+from research.probes.shards import run_shards  # noqa: E402
 
 FOLDS = 5
 MAX_REFERENCE = 4000
@@ -51,26 +48,18 @@ def reference_column(X, y, Xt, seed):
     return (train_col - mean) / std, (test_col - mean) / std
 
 
+def measure(cell) -> dict:
+    X, y, Xt, yt = split(*cell)
+    seed = cell[3]
+    det = BoostedDetector(booster="catboost", random_state=seed, n_jobs=1).fit_scorers(X)
+    col, col_t = reference_column(X, y, Xt, seed)
+    booster = det._make_booster().fit(np.column_stack([det.widen(X), col]), y)
+    score = booster.predict_proba(np.column_stack([det.widen(Xt), col_t]))[:, 1]
+    return {"auc": {"refcol": roc_auc_score(yt, score), "refcol_alone": roc_auc_score(yt, col_t)}}
+
+
 def main():
-    shard, n_shards, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-    done = set()
-    if os.path.exists(out):
-        done = {tuple(json.loads(line)["cell"]) for line in open(out)}
-    for i, cell in enumerate(cells()):
-        if i % n_shards != shard or tuple(cell) in done:
-            continue
-        t0 = time.time()
-        X, y, Xt, yt = split(*cell)
-        seed = cell[3]
-        det = BoostedDetector(booster="catboost", random_state=seed, n_jobs=1).fit_scorers(X)
-        col, col_t = reference_column(X, y, Xt, seed)
-        booster = det._make_booster().fit(np.column_stack([det.widen(X), col]), y)
-        score = booster.predict_proba(np.column_stack([det.widen(Xt), col_t]))[:, 1]
-        auc = {"refcol": roc_auc_score(yt, score), "refcol_alone": roc_auc_score(yt, col_t)}
-        rec = {"cell": list(cell), "auc": auc, "s": round(time.time() - t0, 1)}
-        with open(out, "a") as f:
-            f.write(json.dumps(rec) + "\n")
-        print(cell, {k: round(100 * v, 2) for k, v in auc.items()}, rec["s"], flush=True)
+    run_shards(cells(), measure, sys.argv)
 
 
 if __name__ == "__main__":

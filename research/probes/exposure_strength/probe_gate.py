@@ -9,47 +9,36 @@ has W = 1 and 2). The gated effect of a cell is then the always-added effect whe
 and 0 where it refuses (``analyze.py`` composes it).
 """
 
-import json
-import os
 import sys
-import time
 
 import torch
 
 torch.set_num_threads(1)
 from agents.exposure import EXPOSURE_GATE_MARGIN, holdout_exposure_auc, perturbed_normals  # noqa: E402
-
 from research.probes.exposure_strength.probe import fit_auc  # noqa: E402
 from research.probes.perturbation.probe import cells, split  # noqa: E402  (the perturbation probe's cells)
+from research.probes.shards import run_shards  # noqa: E402
 
 WEIGHTS = [1.0, 2.0, 4.0]
 
 
+def measure(cell) -> dict:
+    X, y, Xt, yt = split(*cell)
+    seed = cell[3]
+    rows = perturbed_normals(X, y, n_rows=96, seed=seed)
+    gate = {}
+    for w in WEIGHTS:
+        aucs = holdout_exposure_auc(X, y, seed, exposure_weight=w)
+        gate[f"w{w:g}"] = (
+            None
+            if aucs is None
+            else {**aucs, "accepts": aucs["auc_with"] >= aucs["auc_without"] + EXPOSURE_GATE_MARGIN}
+        )
+    return {"auc": {"n96_w4": fit_auc(X, y, Xt, yt, rows, 4.0, seed)}, "gate": gate}
+
+
 def main():
-    shard, n_shards, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-    done = set()
-    if os.path.exists(out):
-        done = {tuple(json.loads(line)["cell"]) for line in open(out)}
-    for i, cell in enumerate(cells()):
-        if i % n_shards != shard or tuple(cell) in done:
-            continue
-        t0 = time.time()
-        X, y, Xt, yt = split(*cell)
-        seed = cell[3]
-        rows = perturbed_normals(X, y, n_rows=96, seed=seed)
-        gate = {}
-        for w in WEIGHTS:
-            aucs = holdout_exposure_auc(X, y, seed, exposure_weight=w)
-            gate[f"w{w:g}"] = (
-                None
-                if aucs is None
-                else {**aucs, "accepts": aucs["auc_with"] >= aucs["auc_without"] + EXPOSURE_GATE_MARGIN}
-            )
-        rec = {"cell": list(cell), "auc": {"n96_w4": fit_auc(X, y, Xt, yt, rows, 4.0, seed)}, "gate": gate,
-               "s": round(time.time() - t0, 1)}  # fmt: skip
-        with open(out, "a") as f:
-            f.write(json.dumps(rec) + "\n")
-        print(cell, rec["auc"], {k: v and v["accepts"] for k, v in gate.items()}, rec["s"], flush=True)
+    run_shards(cells(), measure, sys.argv)
 
 
 if __name__ == "__main__":

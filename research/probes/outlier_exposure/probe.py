@@ -15,10 +15,7 @@ la = 0.1. Per cell, test AUC-ROC of CatBoost + IForest/ECOD/k-NN score columns f
 Gate off everywhere: this asks what the rows do, not what the gate lets through.
 """
 
-import json
-import os
 import sys
-import time
 
 import numpy as np
 import torch
@@ -32,6 +29,7 @@ from agents.loop import swift_hydra_loop  # noqa: E402
 from benchmarks.unseen import unseen_split  # noqa: E402
 from detectors.boosted import BoostedDetector  # noqa: E402
 from hydra_env import datasets  # noqa: E402
+from research.probes.shards import run_shards  # noqa: E402
 
 DD = "/work/shared/datasets/adbench/Classical"
 UNSEEN = ["vertebral", "wbc", "cardio", "thyroid"]
@@ -74,37 +72,24 @@ def kept_rows(X, y, seed, env_kwargs):
     return np.asarray(swift_hydra_loop(X, y, budget="small", seed=seed, options=opts).kept_X, float)
 
 
+def measure(cell) -> dict:
+    X, y, Xt, yt = split(*cell)
+    seed = cell[3]
+    loop = kept_rows(X, y, seed, {})
+    far = kept_rows(X, y, seed, FAR)
+    unif = np.random.RandomState(seed).uniform(0, 1, size=(max(len(loop), 1), X.shape[1]))
+    auc = {
+        "ctrl": fit_auc(X, y, Xt, yt, X[:0], seed, True),
+        "loop_mix": fit_auc(X, y, Xt, yt, loop, seed, False),
+        "loop_real": fit_auc(X, y, Xt, yt, loop, seed, True),
+        "far_real": fit_auc(X, y, Xt, yt, far, seed, True),
+        "unif_real": fit_auc(X, y, Xt, yt, unif, seed, True),
+    }
+    return {"auc": auc, "n_loop": len(loop), "n_far": len(far)}
+
+
 def main():
-    shard, n_shards, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-    done = set()
-    if os.path.exists(out):
-        done = {tuple(json.loads(line)["cell"]) for line in open(out)}
-    for i, cell in enumerate(cells()):
-        if i % n_shards != shard or tuple(cell) in done:
-            continue
-        t0 = time.time()
-        X, y, Xt, yt = split(*cell)
-        seed = cell[3]
-        loop = kept_rows(X, y, seed, {})
-        far = kept_rows(X, y, seed, FAR)
-        unif = np.random.RandomState(seed).uniform(0, 1, size=(max(len(loop), 1), X.shape[1]))
-        r = {
-            "ctrl": fit_auc(X, y, Xt, yt, X[:0], seed, True),
-            "loop_mix": fit_auc(X, y, Xt, yt, loop, seed, False),
-            "loop_real": fit_auc(X, y, Xt, yt, loop, seed, True),
-            "far_real": fit_auc(X, y, Xt, yt, far, seed, True),
-            "unif_real": fit_auc(X, y, Xt, yt, unif, seed, True),
-        }
-        rec = {
-            "cell": list(cell),
-            "auc": r,
-            "n_loop": len(loop),
-            "n_far": len(far),
-            "s": round(time.time() - t0, 1),
-        }
-        with open(out, "a") as f:
-            f.write(json.dumps(rec) + "\n")
-        print(cell, {k: round(100 * v, 2) for k, v in r.items()}, rec["s"], flush=True)
+    run_shards(cells(), measure, sys.argv)
 
 
 if __name__ == "__main__":

@@ -14,10 +14,7 @@ Cells (those of ``probes/outlier_exposure``), la = 0.1:
   adbench   Hepatitis, vertebral, cardio, Cardiotocography, Waveform, WPBC, fault, smtp x seeds 1-2.
 """
 
-import json
-import os
 import sys
-import time
 
 import numpy as np
 import torch
@@ -29,6 +26,7 @@ from agents.deploy import synthetic_weights  # noqa: E402
 from benchmarks.unseen import unseen_split  # noqa: E402
 from detectors.boosted import BoostedDetector  # noqa: E402
 from hydra_env import datasets  # noqa: E402
+from research.probes.shards import run_shards  # noqa: E402
 
 DD = "/work/shared/datasets/adbench/Classical"
 UNSEEN = ["vertebral", "wbc", "cardio", "thyroid"]
@@ -71,25 +69,18 @@ def perturbed(normal, scale, seed):
     return centres + rs.standard_normal(centres.shape) * scale * normal.std(axis=0)
 
 
+def measure(cell) -> dict:
+    X, y, Xt, yt = split(*cell)
+    seed = cell[3]
+    normal = X[y == 0]
+    auc = {"ctrl": fit_auc(X, y, Xt, yt, X[:0], seed)}
+    for s in SCALES:
+        auc[f"noise{s:g}"] = fit_auc(X, y, Xt, yt, perturbed(normal, s, seed), seed)
+    return {"auc": auc}
+
+
 def main():
-    shard, n_shards, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-    done = set()
-    if os.path.exists(out):
-        done = {tuple(json.loads(line)["cell"]) for line in open(out)}
-    for i, cell in enumerate(cells()):
-        if i % n_shards != shard or tuple(cell) in done:
-            continue
-        t0 = time.time()
-        X, y, Xt, yt = split(*cell)
-        seed = cell[3]
-        normal = X[y == 0]
-        auc = {"ctrl": fit_auc(X, y, Xt, yt, X[:0], seed)}
-        for s in SCALES:
-            auc[f"noise{s:g}"] = fit_auc(X, y, Xt, yt, perturbed(normal, s, seed), seed)
-        rec = {"cell": list(cell), "auc": auc, "s": round(time.time() - t0, 1)}
-        with open(out, "a") as f:
-            f.write(json.dumps(rec) + "\n")
-        print(cell, {k: round(100 * v, 2) for k, v in auc.items()}, rec["s"], flush=True)
+    run_shards(cells(), measure, sys.argv)
 
 
 if __name__ == "__main__":

@@ -13,10 +13,7 @@ Same cells, detector and weighting as ``probe.py``. Variants:
 The gate's decisions are recorded with the AUCs.
 """
 
-import json
-import os
 import sys
-import time
 
 import numpy as np
 import torch
@@ -25,8 +22,8 @@ torch.set_num_threads(1)
 
 from agents.deploy import choose_synthetic_weight  # noqa: E402
 from agents.loop import carve_validation  # noqa: E402
-
 from research.probes.perturbation.probe import cells, fit_auc, split  # noqa: E402
+from research.probes.shards import run_shards  # noqa: E402
 
 N_ROWS = 96
 
@@ -42,32 +39,26 @@ def gated(X, y, scales, seed):
     """(rows to add, evidence): the gate judges rows perturbed from the fit part's normals."""
     X_fit, y_fit, X_val, y_val = carve_validation(X, y, 0.2, seed)
     trial = perturbed(X_fit[y_fit == 0], scales, seed)
-    weight, evidence = choose_synthetic_weight(X_fit, y_fit, X_val, y_val, trial, synthetic_weight=1.0, seed=seed)
+    weight, evidence = choose_synthetic_weight(
+        X_fit, y_fit, X_val, y_val, trial, synthetic_weight=1.0, seed=seed
+    )
     rows = perturbed(X[y == 0], scales, seed) if weight > 0 else X[:0]
     return rows, {**evidence, "accepted": weight > 0}
 
 
+def measure(cell) -> dict:
+    X, y, Xt, yt = split(*cell)
+    seed = cell[3]
+    auc, gate = {"ctrl": fit_auc(X, y, Xt, yt, X[:0], seed)}, {}
+    auc["mix"] = fit_auc(X, y, Xt, yt, perturbed(X[y == 0], (0.5, 1.0, 2.0), seed), seed)
+    for name, scales in [("mix_gated", (0.5, 1.0, 2.0)), ("half_gated", (0.5,))]:
+        rows, gate[name] = gated(X, y, scales, seed)
+        auc[name] = fit_auc(X, y, Xt, yt, rows, seed) if len(rows) else auc["ctrl"]
+    return {"auc": auc, "gate": gate}
+
+
 def main():
-    shard, n_shards, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-    done = set()
-    if os.path.exists(out):
-        done = {tuple(json.loads(line)["cell"]) for line in open(out)}
-    for i, cell in enumerate(cells()):
-        if i % n_shards != shard or tuple(cell) in done:
-            continue
-        t0 = time.time()
-        X, y, Xt, yt = split(*cell)
-        seed = cell[3]
-        auc, gate = {"ctrl": fit_auc(X, y, Xt, yt, X[:0], seed)}, {}
-        auc["mix"] = fit_auc(X, y, Xt, yt, perturbed(X[y == 0], (0.5, 1.0, 2.0), seed), seed)
-        for name, scales in [("mix_gated", (0.5, 1.0, 2.0)), ("half_gated", (0.5,))]:
-            rows, gate[name] = gated(X, y, scales, seed)
-            auc[name] = fit_auc(X, y, Xt, yt, rows, seed) if len(rows) else auc["ctrl"]
-        rec = {"cell": list(cell), "auc": auc, "gate": gate, "s": round(time.time() - t0, 1)}
-        with open(out, "a") as f:
-            f.write(json.dumps(rec) + "\n")
-        print(cell, {k: round(100 * v, 2) for k, v in auc.items()}, {k: g["accepted"] for k, g in gate.items()},
-              rec["s"], flush=True)
+    run_shards(cells(), measure, sys.argv)
 
 
 if __name__ == "__main__":

@@ -6,10 +6,7 @@ Same cells, detector and rows as ``probe_gate.py``'s ``mix`` (96 perturbed norma
 and 2). ``mix_wX``: the rows together weigh X times the labeled anomalies (``mix`` is X = 1).
 """
 
-import json
-import os
 import sys
-import time
 
 import numpy as np
 import torch
@@ -19,9 +16,9 @@ from sklearn.metrics import roc_auc_score  # noqa: E402
 
 from agents.deploy import synthetic_weights  # noqa: E402
 from detectors.boosted import BoostedDetector  # noqa: E402
-
 from research.probes.perturbation.probe import cells, fit_auc, split  # noqa: E402
 from research.probes.perturbation.probe_gate import perturbed  # noqa: E402
+from research.probes.shards import run_shards  # noqa: E402
 
 WEIGHTS = [0.25, 0.5]
 
@@ -35,25 +32,18 @@ def fit_auc_weighted(X, y, Xt, yt, rows, seed, weight):
     return roc_auc_score(yt, booster.predict_proba(det.widen(Xt))[:, 1])
 
 
+def measure(cell) -> dict:
+    X, y, Xt, yt = split(*cell)
+    seed = cell[3]
+    rows = perturbed(X[y == 0], (0.5, 1.0, 2.0), seed)
+    auc = {"ctrl": fit_auc(X, y, Xt, yt, X[:0], seed)}
+    for w in WEIGHTS:
+        auc[f"mix_w{w:g}"] = fit_auc_weighted(X, y, Xt, yt, rows, seed, w)
+    return {"auc": auc}
+
+
 def main():
-    shard, n_shards, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-    done = set()
-    if os.path.exists(out):
-        done = {tuple(json.loads(line)["cell"]) for line in open(out)}
-    for i, cell in enumerate(cells()):
-        if i % n_shards != shard or tuple(cell) in done:
-            continue
-        t0 = time.time()
-        X, y, Xt, yt = split(*cell)
-        seed = cell[3]
-        rows = perturbed(X[y == 0], (0.5, 1.0, 2.0), seed)
-        auc = {"ctrl": fit_auc(X, y, Xt, yt, X[:0], seed)}
-        for w in WEIGHTS:
-            auc[f"mix_w{w:g}"] = fit_auc_weighted(X, y, Xt, yt, rows, seed, w)
-        rec = {"cell": list(cell), "auc": auc, "s": round(time.time() - t0, 1)}
-        with open(out, "a") as f:
-            f.write(json.dumps(rec) + "\n")
-        print(cell, {k: round(100 * v, 2) for k, v in auc.items()}, rec["s"], flush=True)
+    run_shards(cells(), measure, sys.argv)
 
 
 if __name__ == "__main__":
