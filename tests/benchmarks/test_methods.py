@@ -1,7 +1,8 @@
-"""benchmarks.methods: the runners' MoME is the tables' MoME, in the baseline and in the deployment."""
+"""benchmarks.methods: the runners' MoME is the tables' MoME, and the value loop asks for its own settings."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
@@ -57,3 +58,29 @@ def test_runner_epochs_mirror_the_table_epochs():
     from benchmarks.methods import _MOME_EPOCHS
 
     assert _MOME_EPOCHS["tiny"] == _MOME_EPOCHS["small"] == TABLE_EPOCHS
+
+
+def test_the_value_loop_asks_for_its_reward_gate_exposure_rows_and_hedge(monkeypatch):
+    import agents.loop as loop
+    from benchmarks.methods import EXPOSURE_METHOD_WEIGHT, METHODS, VALUE_LOOP_BLEND, VALUE_LOOP_REWARD
+
+    seen = {}
+
+    def record(X, y, *, budget, seed, options):
+        seen["options"] = options
+        return "fitted"
+
+    monkeypatch.setattr(loop, "fit_swift_hydra", record)
+    X, y = np.zeros((4, 2)), np.array([0, 0, 1, 1])
+    assert METHODS["swift_hydra_value"].fit(X, y, seed=1, budget="tiny", n_jobs=1) == "fitted"
+    options = seen["options"]
+    assert (
+        options.value_gate and options.synthetic_gate and options.synthetic_blend == VALUE_LOOP_BLEND == 0.5
+    )
+    assert (
+        options.exposure_weight == EXPOSURE_METHOD_WEIGHT
+        and options.env_kwargs["reward_weights"] == VALUE_LOOP_REWARD
+    )
+    # The other methods keep the unblended deployment.
+    METHODS["swift_hydra_exposure_gated"].fit(X, y, seed=1, budget="tiny", n_jobs=1)
+    assert seen["options"].synthetic_blend == 0.0
