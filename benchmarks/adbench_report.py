@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import atomic_write, cell_values, control_name, is_control, row_regime
+from benchmarks.common import atomic_write, cell_values, control_name, is_control, regime_order, row_regime
 
 COST_REFERENCE = "catboost"
 SCALING_METHODS = ("swift_hydra", "mome", "catboost")
@@ -51,11 +51,6 @@ def _regime_fields(regime: str) -> dict[str, str]:
     return {"regime": regime, "la": value if kind == "la" else "", "n_labeled": value if kind == "K" else ""}
 
 
-def _regime_order(regime: str) -> tuple[int, float]:
-    kind, _, value = regime.partition("=")
-    return (0 if kind == "la" else 1, float(value))
-
-
 def _by_dataset(cells: Mapping[tuple[str, str], float], keys: Iterable[tuple[str, str]]) -> dict[str, float]:
     grouped: dict[str, list[float]] = defaultdict(list)
     for key in keys:
@@ -80,7 +75,7 @@ def gain_table(rows: Rows) -> list[dict]:
     rows = list(rows)
     roc, pr = _cells(rows, "auc_roc"), _cells(rows, "auc_pr")
     out = []
-    for la in sorted(roc, key=_regime_order):
+    for la in sorted(roc, key=regime_order):
         for method, control in family_pairs(roc[la]):
             keys = sorted(set(roc[la][method]) & set(roc[la][control]))
             if not keys:
@@ -110,7 +105,7 @@ def cost_table(rows: Rows, reference: str = COST_REFERENCE) -> list[dict]:
     for row in rows:
         commits[(row_regime(row), row["method"])].add(row.get("commit", "")[:7])
     out = []
-    for la in sorted(fit, key=_regime_order):
+    for la in sorted(fit, key=regime_order):
         if reference not in fit[la]:
             continue
         for method in sorted(m for m in fit[la] if m.startswith("swift_hydra")):
@@ -142,9 +137,7 @@ def gate_table(rows: Rows) -> list[dict]:
         ):
             grouped[(row_regime(row), row["method"])].append(row)
     out = []
-    for (regime, method), group in sorted(
-        grouped.items(), key=lambda kv: (_regime_order(kv[0][0]), kv[0][1])
-    ):
+    for (regime, method), group in sorted(grouped.items(), key=lambda kv: (regime_order(kv[0][0]), kv[0][1])):
         # Unseen-type rows recorded the kept rows before the exposure count existed: both must be there.
         recorded = [r for r in group if r.get("n_synthetic_kept") and r.get("n_exposure_used")]
         kept = np.array([float(r["n_synthetic_kept"]) for r in recorded])

@@ -161,6 +161,12 @@ def row_regime(row: dict) -> str:
     return regime_text(row.get("la"), row.get("n_labeled"))
 
 
+def regime_order(regime: str) -> tuple[int, float]:
+    """Sort key of a :func:`regime_text` label: label fractions first, then label counts, each ascending."""
+    kind, _, value = regime.partition("=")
+    return (0 if kind == "la" else 1, float(value))
+
+
 @dataclass(frozen=True)
 class Cell:
     """One unit of work, at a label fraction ``la`` or a label count ``n_labeled`` (then ``la`` is None).

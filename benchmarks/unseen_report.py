@@ -6,6 +6,11 @@ without generated data): their difference is taken cell by cell on the (dataset,
 completed, so neither is judged on an easier subset. ``coverage`` (see :func:`benchmarks.unseen.coverage`)
 is shown for methods whose rows carry it; CSVs written before it existed show "–".
 
+Cells at different label regimes (a fraction ``la=0.1`` or a count ``K=1``, see
+:func:`benchmarks.common.row_regime`) share their (dataset, seed) keys, so every figure reads one
+regime: the summary has a table per regime, and the functions take ``regime=`` (required when the rows
+hold more than one).
+
 :func:`benchmarks.report.write_report` adds this section to the summary of an unseen-anomaly CSV.
 """
 
@@ -18,7 +23,15 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import CONTROL_SUFFIX, atomic_write, cell_values, control_name, is_control
+from benchmarks.common import (
+    CONTROL_SUFFIX,
+    atomic_write,
+    cell_values,
+    control_name,
+    is_control,
+    regime_order,
+    row_regime,
+)
 
 GROUP = "held_out_type"
 MEAN = "mean over types"
@@ -29,6 +42,30 @@ TYPE_ORDER = ("local", "global", "dependency", "clustered")
 BASELINE = ("swift_hydra", "catboost")
 
 Rows = Iterable[Mapping[str, str]]
+
+
+def regimes(rows: Rows) -> list[str]:
+    """The label regimes of ``rows`` (``la=0.1``, ``K=1``, ...): fractions first, then counts."""
+    return sorted({row_regime(r) for r in rows}, key=regime_order)
+
+
+def in_regime(rows: Rows, regime: str | None) -> list[Mapping[str, str]]:
+    """The rows of one label regime; ``None`` takes every row, which must then hold one regime only.
+
+    Raises:
+        ValueError: ``regime`` is None and the rows mix regimes, or no row is at ``regime``.
+    """
+    rows = list(rows)
+    found = regimes(rows)
+    if regime is None:
+        if len(found) > 1:
+            raise ValueError(
+                f"the rows hold several label regimes ({', '.join(found)}): pass regime= to read one"
+            )
+        return rows
+    if rows and regime not in found:
+        raise ValueError(f"no row is at regime {regime!r}; the rows hold {', '.join(found)}")
+    return [r for r in rows if row_regime(r) == regime]
 
 
 def _cells(rows: Rows, metric: str) -> dict[str, dict[str, dict[tuple[str, str], float]]]:
@@ -58,9 +95,12 @@ def held_out_types(rows: Rows) -> list[str]:
     return sorted(found, key=lambda t: (rank.get(t, len(rank)), t))
 
 
-def type_table(rows: Rows, metric: str = "auc_roc") -> dict[str, dict[str, float]]:
-    """``{method: {type or MEAN: metric}}``: seeds, then datasets averaged, then types for the mean."""
-    rows = list(rows)
+def type_table(rows: Rows, metric: str = "auc_roc", regime: str | None = None) -> dict[str, dict[str, float]]:
+    """``{method: {type or MEAN: metric}}``: seeds, then datasets averaged, then types for the mean.
+
+    ``regime`` picks one label regime (see :func:`in_regime`).
+    """
+    rows = in_regime(rows, regime)
     types = held_out_types(rows)
     cells = _cells(rows, metric)
     return {m: _with_mean({t: _dataset_mean(c) for t, c in by_t.items()}, types) for m, by_t in cells.items()}
@@ -95,9 +135,11 @@ def comparisons(methods: Iterable[str]) -> list[tuple[str, str]]:
     return [*control_pairs(methods), *extra]
 
 
-def paired_difference(rows: Rows, method: str, control: str, metric: str = "auc_roc") -> dict[str, float]:
-    """``{type or MEAN: method - control}`` on the (dataset, seed) cells both completed."""
-    rows = list(rows)
+def paired_difference(
+    rows: Rows, method: str, control: str, metric: str = "auc_roc", regime: str | None = None
+) -> dict[str, float]:
+    """``{type or MEAN: method - control}`` on the (dataset, seed) cells both completed, in one regime."""
+    rows = in_regime(rows, regime)
     types = held_out_types(rows)
     cells = _cells(rows, metric)
     diff = {}
@@ -121,8 +163,19 @@ def _signed(value: float) -> str:
 
 
 def section(rows: Rows, plot: Path | None = None) -> list[str]:
-    """Markdown lines of the per-type summary (no rows → no lines); links ``plot`` when given."""
+    """Markdown lines of the per-type summary, a table per label regime (no rows → no lines).
+
+    Links ``plot`` when given.
+    """
     rows = list(rows)
+    lines = [line for regime in regimes(rows) for line in _regime_section(in_regime(rows, regime), regime)]
+    if lines and plot is not None:
+        lines += [f"![{plot.stem}]({plot.name})", ""]
+    return lines
+
+
+def _regime_section(rows: list[Mapping[str, str]], regime: str) -> list[str]:
+    """The per-type table of the rows of one label regime."""
     types = held_out_types(rows)
     roc = type_table(rows)
     if not types or not roc:
@@ -134,7 +187,7 @@ def section(rows: Rows, plot: Path | None = None) -> list[str]:
     covered = [m for m in methods if m in cover or _generates(m)]
     header = [*methods, *(f"{m} − {c}" for m, c in pairs), *(f"coverage {m}" for m in covered)]
     lines = [
-        "## AUC-ROC (%) per held-out type, and the mean over types", "",
+        f"## AUC-ROC (%) per held-out type, and the mean over types ({regime})", "",
         "Seeds averaged per dataset, then datasets, then types for the mean. `a − b` is a paired difference "
         "(AUC points) over the (dataset, seed) cells both completed. `coverage m` (%): share of the held-out "
         "type's test anomalies whose nearest synthetic anomaly kept by `m` is closer than their nearest "
@@ -148,10 +201,7 @@ def section(rows: Rows, plot: Path | None = None) -> list[str]:
         cells += [_signed(diffs[pair][kind]) for pair in pairs]
         cells += [_pct(cover.get(m, {}).get(kind)) for m in covered]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    lines += ["", f"Datasets per type: {_datasets_line(rows, types)}.", ""]
-    if plot is not None:
-        lines += [f"![{plot.stem}]({plot.name})", ""]
-    return lines
+    return [*lines, "", f"Datasets per type: {_datasets_line(rows, types)}.", ""]
 
 
 def _datasets_line(rows: list[Mapping[str, str]], types: list[str]) -> str:
@@ -160,21 +210,36 @@ def _datasets_line(rows: list[Mapping[str, str]], types: list[str]) -> str:
 
 
 def plot(rows: Rows, out: Path, prefix: str) -> Path | None:
-    """Bar chart of AUC-ROC per held-out type (and the mean) per method, written atomically."""
+    """Bar chart of AUC-ROC per held-out type (and the mean) per method, a panel per regime, written atomically."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     rows = list(rows)
-    roc = type_table(rows)
-    types = held_out_types(rows)
-    if not roc or not types:
+    panels = [(regime, in_regime(rows, regime)) for regime in regimes(rows)]
+    panels = [(regime, part) for regime, part in panels if type_table(part) and held_out_types(part)]
+    if not panels:
         return None
+    widest = max(len(type_table(part)) for _, part in panels)
+    groups = [*held_out_types(rows), MEAN]
+    width_in = max(6.0, 0.22 * len(groups) * widest + 3)
+    fig, axes = plt.subplots(len(panels), 1, figsize=(width_in, 4.0 * len(panels)), squeeze=False)
+    for ax, (regime, part) in zip(axes[:, 0], panels, strict=True):
+        _bars(ax, part, groups)
+        ax.set_title(f"Held-out anomaly type, {regime} (seeds, then datasets averaged)")
+    fig.tight_layout()
+    path = Path(out) / f"{prefix}{PLOT_SUFFIX}"
+    atomic_write(path, lambda p: fig.savefig(p, dpi=110, format="png"))
+    plt.close(fig)
+    return path
+
+
+def _bars(ax, rows: list[Mapping[str, str]], groups: list[str]) -> None:
+    """One panel: a bar per method and group (held-out type or the mean over types)."""
+    roc = type_table(rows)
     methods = [m for m in method_order(rows) if m in roc]
-    groups = [*types, MEAN]
     width = 0.8 / len(methods)
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.22 * len(groups) * len(methods) + 3), 4.0))
     for i, method in enumerate(methods):
         xs = [j + (i - (len(methods) - 1) / 2) * width for j in range(len(groups))]
         ys = [100 * roc[method].get(g, float("nan")) for g in groups]
@@ -183,14 +248,8 @@ def plot(rows: Rows, out: Path, prefix: str) -> Path | None:
     ax.set_ylim(max(0.0, min(finite, default=0.0) - 5), 100.5)
     ax.set_xticks(range(len(groups)), groups)
     ax.set_ylabel("AUC-ROC (%)")
-    ax.set_title("Held-out anomaly type (seeds, then datasets averaged)")
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    fig.tight_layout()
-    path = Path(out) / f"{prefix}{PLOT_SUFFIX}"
-    atomic_write(path, lambda p: fig.savefig(p, dpi=110, format="png"))
-    plt.close(fig)
-    return path
 
 
 def write(rows: Rows, out: str | Path, prefix: str) -> list[str]:

@@ -14,7 +14,7 @@ DATASETS = [f"d{i}" for i in range(10)]
 
 
 def _method_row(dataset: str, seed: int, method: str, auc: float, **extra: str) -> dict[str, str]:
-    row = {"dataset": dataset, "seed": str(seed), "method": method, "status": "ok"}
+    row = {"dataset": dataset, "la": "0.1", "seed": str(seed), "method": method, "status": "ok"}
     return row | {"auc_roc": str(auc), "auc_pr": str(auc / 2), **extra}
 
 
@@ -68,6 +68,21 @@ def test_unseen_targets_read_the_mean_over_types_and_the_worst_type():
     )
     assert _verdicts(failed) == ["not met", "not met", "not met"]
     assert failed[2].measured == "-2.00 (clustered)"
+
+
+def test_unseen_targets_judge_the_label_fraction_rows_only():
+    rows = _unseen({"local": 0.03, "global": 0.02, "dependency": 0.04, "clustered": 0.0}, 0.9)
+    # The same cells at one labeled anomaly, where Swift Hydra loses 10 points: a table may hold both.
+    at_one_label = [
+        r | {"la": "", "n_labeled": "1", "auc_roc": f"{float(r['auc_roc']) - 0.1:.6g}"}
+        for r in rows
+        if r["method"] == "swift_hydra"
+    ]
+    at_one_label += [r | {"la": "", "n_labeled": "1"} for r in rows if r["method"] != "swift_hydra"]
+    found = claims.unseen_checks(rows + at_one_label)
+    assert _verdicts(found) == ["met", "met", "met"]
+    assert found[1].measured == "+2.25"
+    assert _verdicts(claims.unseen_checks(at_one_label)) == ["no data"] * 3
 
 
 def _policy_rows(evasion: float, td3_reward: float, gain: float) -> list[dict[str, str]]:

@@ -144,3 +144,35 @@ def test_exposure_method_pairs_with_the_shared_control_and_follows_it():
         ("swift_hydra_exposure", "swift_hydra_control"),
     ]
     assert unseen_report.control_pairs(["swift_hydra_exposure"]) == []  # no control, no pair
+
+
+def _at_one_label(rows, offset):
+    """``rows`` moved to the regime K=1, every AUC shifted by ``offset``."""
+    return [r | {"la": "", "n_labeled": "1", "auc_roc": f"{float(r['auc_roc']) + offset:.6g}"} for r in rows]
+
+
+def test_label_regimes_get_a_table_each_and_are_never_pooled(tmp_path):
+    rows = _fake_rows()
+    path = tmp_path / "unseen_results.csv"
+    _write_csv(path, rows + _at_one_label(rows, -0.2), unseen.COLUMNS)
+    assert report.main([str(path)]) == 0
+    summary = (tmp_path / "unseen_summary.md").read_text()
+    fraction, count = summary.split("## AUC-ROC (%) per held-out type, and the mean over types (K=1)")
+    assert "## AUC-ROC (%) per held-out type, and the mean over types (la=0.1)" in fraction
+    assert _type_table(fraction)["global"]["catboost"] == "95.50"  # as without the K=1 rows
+    assert _type_table(count)["global"]["catboost"] == "75.50"
+    assert _type_table(count)["mean over types"]["swift_hydra − swift_hydra_control"] == "+2.00"
+    assert (tmp_path / "unseen_types.png").stat().st_size > 0
+
+
+def test_reading_mixed_regimes_needs_a_regime():
+    rows = _fake_rows() + _at_one_label(_fake_rows(), -0.2)
+    assert unseen_report.regimes(rows) == ["la=0.1", "K=1"]
+    with pytest.raises(ValueError, match=r"several label regimes \(la=0.1, K=1\)"):
+        unseen_report.type_table(rows)
+    with pytest.raises(ValueError, match="no row is at regime 'K=3'"):
+        unseen_report.paired_difference(rows, "swift_hydra", "swift_hydra_control", regime="K=3")
+    at_one = unseen_report.type_table(rows, regime="K=1")
+    assert at_one["catboost"][unseen_report.MEAN] == pytest.approx(0.7175)
+    diff = unseen_report.paired_difference(rows, "swift_hydra", "swift_hydra_control", regime="la=0.1")
+    assert diff[unseen_report.MEAN] == pytest.approx(0.02)
