@@ -322,16 +322,29 @@ def write_report(
         group_column == REGIME
     ):  # derived: ``la=0.1`` or ``K=3`` (rows written before counts have no n_labeled)
         rows = [r | {REGIME: row_regime(r)} for r in rows]
-    plots = _plots(rows, group_column, out, prefix) if rows else []
     # Unseen-anomaly CSVs open with the per-type table, the mean over types and its plot.
     if group_column == unseen_report.GROUP:
         extra = [*unseen_report.write(rows, out, prefix), *adbench_report.gate_markdown(rows)] if rows else []
+        rows = _type_groups_by_regime(rows)
     else:  # the ADBench CSV opens with the gain per deployment family and the cost of a cell
         extra = adbench_report.write(rows, out, prefix) if rows else []
+    plots = _plots(rows, group_column, out, prefix) if rows else []
     text = _markdown(rows, group_column, reference, command, commit, title, plots, extra)
     path = out / f"{prefix}_summary.md"
     atomic_write(path, lambda p: Path(p).write_text(text + "\n"))
     return path
+
+
+def _type_groups_by_regime(rows: list[dict]) -> list[dict]:
+    """Unseen rows of several label regimes: each held-out type's group is split by regime.
+
+    The generic sections average a group's cells per method; cells at ``la=0.1`` and at ``K=1`` share
+    their (dataset, seed) keys and must not be pooled, so ``local`` becomes ``local (la=0.1)`` and
+    ``local (K=1)``. Rows of one regime keep their groups as they are.
+    """
+    if len(unseen_report.regimes(rows)) < 2:
+        return rows
+    return [r | {unseen_report.GROUP: f"{r[unseen_report.GROUP]} ({row_regime(r)})"} for r in rows]
 
 
 # Summary titles by CSV prefix, so a rebuilt summary reads like the original.

@@ -163,6 +163,9 @@ def test_label_regimes_get_a_table_each_and_are_never_pooled(tmp_path):
     assert _type_table(count)["global"]["catboost"] == "75.50"
     assert _type_table(count)["mean over types"]["swift_hydra − swift_hydra_control"] == "+2.00"
     assert (tmp_path / "unseen_types.png").stat().st_size > 0
+    # The generic sections split each held-out type by regime too, so no mean pools the two.
+    assert "## held_out_type = local (la=0.1)" in summary and "## held_out_type = local (K=1)" in summary
+    assert "## held_out_type = local\n" not in summary
 
 
 def test_reading_mixed_regimes_needs_a_regime():
