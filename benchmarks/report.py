@@ -196,6 +196,8 @@ def _group_section(rows, group_column, group, reference, roc, pr, methods, kinds
     ]
     for method in methods:
         group_rows = [r for r in rows if r[group_column] == group and r["method"] == method]
+        if not group_rows:  # never run in this group (e.g. a method run at la = 0.1 only)
+            continue
         ok_rows = [r for r in group_rows if r.get("status") == "ok"]
         by_d_roc, by_d_pr = roc.get(group, {}).get(method, {}), pr.get(group, {}).get(method, {})
         fit = np.mean([float(r["fit_seconds"]) for r in ok_rows]) if ok_rows else float("nan")
