@@ -225,8 +225,10 @@ def plot(rows: Rows, out: Path, prefix: str) -> Path | None:
     groups = [*held_out_types(rows), MEAN]
     width_in = max(6.0, 0.22 * len(groups) * widest + 3)
     fig, axes = plt.subplots(len(panels), 1, figsize=(width_in, 4.0 * len(panels)), squeeze=False)
+    # One colour per method in every panel, so a method reads the same across regimes.
+    colours = {m: plt.get_cmap("tab20")(i % 20) for i, m in enumerate(method_order(rows))}
     for ax, (regime, part) in zip(axes[:, 0], panels, strict=True):
-        _bars(ax, part, groups)
+        _bars(ax, part, groups, colours)
         ax.set_title(f"Held-out anomaly type, {regime} (seeds, then datasets averaged)")
     fig.tight_layout()
     path = Path(out) / f"{prefix}{PLOT_SUFFIX}"
@@ -235,7 +237,7 @@ def plot(rows: Rows, out: Path, prefix: str) -> Path | None:
     return path
 
 
-def _bars(ax, rows: list[Mapping[str, str]], groups: list[str]) -> None:
+def _bars(ax, rows: list[Mapping[str, str]], groups: list[str], colours: Mapping[str, object]) -> None:
     """One panel: a bar per method and group (held-out type or the mean over types)."""
     roc = type_table(rows)
     methods = [m for m in method_order(rows) if m in roc]
@@ -243,7 +245,7 @@ def _bars(ax, rows: list[Mapping[str, str]], groups: list[str]) -> None:
     for i, method in enumerate(methods):
         xs = [j + (i - (len(methods) - 1) / 2) * width for j in range(len(groups))]
         ys = [100 * roc[method].get(g, float("nan")) for g in groups]
-        ax.bar(xs, ys, width=width, label=method)
+        ax.bar(xs, ys, width=width, label=method, color=colours[method])
     finite = [100 * v for by_g in roc.values() for v in by_g.values() if math.isfinite(v)]
     ax.set_ylim(max(0.0, min(finite, default=0.0) - 5), 100.5)
     ax.set_xticks(range(len(groups)), groups)
