@@ -7,7 +7,7 @@ Reads the committed unseen-type rows (8 sets x 4 held-out types x seeds 1-3) at 
 (AUC points; seeds averaged per set and type first): the gain per held-out type and its mean (the
 summary's figure, through ``benchmarks.unseen_report``), the same for AUC-PR, the gain per set (mean
 over types) with a Wilcoxon signed-rank test over the 8 sets, and the (set, type) pairs more than a
-point below the control.
+point below the control; and, where the regime has its rows, the default loop's gain (``swift_hydra``).
 """
 
 import pandas as pd
@@ -46,6 +46,9 @@ def main() -> None:
         print(f"Wilcoxon over {len(per_set)} sets: p = {wilcoxon(per_set).pvalue:.3g}; sets below 0: "
               f"{int((per_set < 0).sum())}; (set, type) pairs below -1: {int((table < -1).sum().sum())} of {table.size}")
         print(f"without the set with the largest gain ({per_set.idxmax()}): {per_set.drop(per_set.idxmax()).mean():+.2f}")
+        if "swift_hydra" in {r["method"] for r in rows if row_regime(r) == regime}:
+            default = unseen_report.paired_difference(rows, "swift_hydra", PAIR[1], regime=regime)
+            print("the default loop, swift_hydra - control:", {k: round(100 * v, 2) for k, v in default.items()})
         print(table.round(2).to_string(), "\n")
 
 
